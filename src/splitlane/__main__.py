@@ -1,0 +1,3 @@
+from splitlane.cli.main import app
+
+app()

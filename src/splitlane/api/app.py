@@ -1,0 +1,75 @@
+"""The ASGI app: routes, one error boundary per surface, services built at start."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from splitlane.api.chat import routes as chat
+from splitlane.api.messages import routes as messages
+from splitlane.api.messages.encode import render_error as render_anthropic_error
+from splitlane.api.models import list_models
+from splitlane.api.openai_errors import render_openai_error
+from splitlane.api.responses import routes as responses
+from splitlane.api.services import Services
+from splitlane.api.turn import internal
+from splitlane.config import Config
+from splitlane.core.errors import NotFound, SplitlaneError
+
+Handler = Callable[[Request, Services], Awaitable[Response]]
+Renderer = Callable[[SplitlaneError], tuple[int, dict[str, object]]]
+
+
+def _render(renderer: Renderer, error: SplitlaneError) -> Response:
+    status, body = renderer(error)
+    headers = {}
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is not None:
+        headers["retry-after"] = str(max(0, round(retry_after)))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def endpoint(handler: Handler, renderer: Renderer) -> Callable[[Request], Awaitable[Response]]:
+    async def handle(request: Request) -> Response:
+        try:
+            return await handler(request, request.app.state.services)
+        except Exception as exc:
+            return _render(renderer, internal(exc))
+
+    return handle
+
+
+async def health(request: Request, services: Services) -> Response:
+    return JSONResponse({"status": "ok", "models": services.routes.aliases()})
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    renderer = render_anthropic_error if "anthropic-version" in request.headers else render_openai_error
+    return _render(renderer, NotFound(f"no route for {request.method} {request.url.path}"))
+
+
+def create_app(config: Config, services: Services | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.services = services or await Services.start(config)
+        try:
+            yield
+        finally:
+            await app.state.services.aclose()
+
+    openai, anthropic = render_openai_error, render_anthropic_error
+    routes = [
+        Route("/v1/responses", endpoint(responses.create, openai), methods=["POST"]),
+        Route("/v1/responses/{response_id}", endpoint(responses.retrieve, openai), methods=["GET"]),
+        Route("/v1/chat/completions", endpoint(chat.create, openai), methods=["POST"]),
+        Route("/v1/messages", endpoint(messages.create, anthropic), methods=["POST"]),
+        Route("/v1/messages/count_tokens", endpoint(messages.count_tokens, anthropic), methods=["POST"]),
+        Route("/v1/models", endpoint(list_models, openai), methods=["GET"]),
+        Route("/health", endpoint(health, openai), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})

@@ -1,0 +1,47 @@
+"""POST /v1/messages and POST /v1/messages/count_tokens (query strings such as ?beta=true ignored)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from splitlane.api.body import client_headers, read_json, validate
+from splitlane.api.messages.decode import decode_request
+from splitlane.api.messages.encode import MessagesStreamEncoder, encode_response, render_error
+from splitlane.api.messages.schema import CountTokensBody, MessagesBody
+from splitlane.api.services import Services
+from splitlane.api.turn import run_turn
+from splitlane.core.errors import SplitlaneError
+from splitlane.core.request import ChatRequest
+from splitlane.core.response import ChatResponse
+
+
+class MessagesSurface:
+    name = "messages"
+
+    def render_error(self, error: SplitlaneError) -> tuple[int, dict[str, object]]:
+        return render_error(error)
+
+    def stream_encoder(self, request: ChatRequest) -> MessagesStreamEncoder:
+        return MessagesStreamEncoder(request)
+
+    def encode_response(self, request: ChatRequest, response: ChatResponse) -> dict[str, Any]:
+        return encode_response(request, response)
+
+
+async def create(request: Request, services: Services) -> Response:
+    body = validate(MessagesBody, await read_json(request, services.config.max_body_bytes))
+    canonical = decode_request(body, client_headers(request))
+    route = services.routes.resolve(body.model)
+    return await run_turn(MessagesSurface(), route.upstream, route.model, canonical)
+
+
+async def count_tokens(request: Request, services: Services) -> Response:
+    body = validate(CountTokensBody, await read_json(request, services.config.max_body_bytes))
+    canonical = decode_request(body, client_headers(request))
+    route = services.routes.resolve(body.model)
+    tokens = await route.upstream.count_tokens(canonical.with_model(route.model))
+    return Response(orjson.dumps({"input_tokens": tokens}), media_type="application/json")

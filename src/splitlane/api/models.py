@@ -1,0 +1,33 @@
+"""GET /v1/models: OpenAI's list shape, or Anthropic's when the request carries anthropic-version."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from splitlane.api.services import Services
+
+_STARTED = "2026-01-01T00:00:00Z"
+
+
+async def list_models(request: Request, services: Services) -> Response:
+    aliases = services.routes.aliases()
+    if "anthropic-version" in request.headers:
+        data = [{"type": "model", "id": a, "display_name": a, "created_at": _STARTED} for a in aliases]
+        return JSONResponse(
+            {
+                "data": data,
+                "has_more": False,
+                "first_id": aliases[0] if aliases else None,
+                "last_id": aliases[-1] if aliases else None,
+            }
+        )
+    created = int(time.time())
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": [{"id": a, "object": "model", "created": created, "owned_by": "splitlane"} for a in aliases],
+        }
+    )

@@ -1,0 +1,17 @@
+"""Server-sent event framing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    payload = orjson.dumps(data)
+    if event is None:
+        return b"data: " + payload + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + payload + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"

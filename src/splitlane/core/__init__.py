@@ -1,0 +1,1 @@
+"""Canonical request, parts, events, usage and errors: no pydantic, httpx or starlette here."""

@@ -1,0 +1,64 @@
+"""Stored Responses API objects, for ``previous_response_id`` and ``GET /v1/responses/{id}``.
+
+Each row keeps the response object as sent and the conversation it closes, as Responses input
+items (the expanded history plus this response's output), so a follow-up that names it as
+``previous_response_id`` works whatever upstream served it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+metadata = MetaData()
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", Integer, nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("conversation", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    response: dict[str, Any]
+    conversation: list[dict[str, Any]]
+
+
+class ResponseStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def start(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+
+    async def put(self, response: dict[str, Any], conversation: list[dict[str, Any]]) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                insert(responses).values(
+                    id=response["id"],
+                    created_at=response["created_at"],
+                    model=response["model"],
+                    response=orjson.dumps(response).decode(),
+                    conversation=orjson.dumps(conversation).decode(),
+                )
+            )
+
+    async def get(self, response_id: str) -> StoredResponse | None:
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(responses.c.response, responses.c.conversation).where(responses.c.id == response_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return StoredResponse(orjson.loads(row.response), orjson.loads(row.conversation))

@@ -1,0 +1,28 @@
+"""The contract every upstream kind implements: canonical request in, canonical events out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Protocol
+
+from splitlane.core.events import Event
+from splitlane.core.request import ChatRequest
+
+
+class Upstream(Protocol):
+    name: str
+    kind: str
+
+    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        """Stream the reply to ``request`` (whose ``model`` is the upstream's model name).
+
+        Raises ``SplitlaneError`` subclasses, before the first event or mid-stream.
+        Closing the iterator early closes the upstream request.
+        """
+        ...
+
+    async def count_tokens(self, request: ChatRequest) -> int:
+        """Input tokens ``request`` would cost on this upstream (estimated where it cannot say)."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,90 @@
+"""Upstream kind ``local``: the embedded llama.cpp engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from functools import partial
+
+from splitlane.config import UpstreamConfig
+from splitlane.core.blocks import BlockWriter
+from splitlane.core.events import Event, StopReason
+from splitlane.core.ids import new_id
+from splitlane.core.request import ChatRequest
+from splitlane.core.usage import Usage
+from splitlane.engine import prompt, templates, toolcalls
+from splitlane.engine.engine import Done, Engine, Job
+from splitlane.engine.runner import Runner, SamplingParams, default_model_path
+
+
+def _load(config: UpstreamConfig) -> Runner:
+    return Runner(config.model_path or default_model_path(), config.n_ctx, config.n_threads)
+
+
+class LocalUpstream:
+    kind = "local"
+
+    def __init__(self, name: str, config: UpstreamConfig, default_max_tokens: int = 4096) -> None:
+        self.name = name
+        self.default_max_tokens = default_max_tokens
+        self.engine = Engine(partial(_load, config))
+
+    async def _prompt(self, request: ChatRequest) -> str:
+        runner = await self.engine.runner()
+        return templates.render(runner.metadata, prompt.turns(request))
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        schema = toolcalls.forced_schema(request) if prompt.tools_enabled(request) else None
+        sampling = request.sampling
+        job = Job(
+            prompt=await self._prompt(request),
+            max_tokens=request.max_output_tokens or self.default_max_tokens,
+            sampling=SamplingParams(
+                temperature=1.0 if sampling.temperature is None else sampling.temperature,
+                top_p=0.95 if sampling.top_p is None else sampling.top_p,
+                top_k=64 if sampling.top_k is None else sampling.top_k,
+                seed=sampling.seed,
+            ),
+            stops=request.stop,
+            json_schema=schema,
+        )
+        parser = toolcalls.ToolCallParser(prompt.tools_enabled(request), forced=schema is not None)
+        blocks = BlockWriter()
+        async with aclosing(self.engine.generate(job)) as items:
+            async for item in items:
+                if isinstance(item, Done):
+                    for event in self._pieces(blocks, parser.finish()) + self._finish(blocks, item):
+                        yield event
+                    return
+                for event in self._pieces(blocks, parser.feed(item)):
+                    yield event
+
+    def _pieces(self, blocks: BlockWriter, pieces: list[toolcalls.Piece]) -> list[Event]:
+        events: list[Event] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                events += blocks.text(piece)
+                continue
+            call_id = new_id("call")
+            events += blocks.tool_call(call_id, call_id, piece.name)
+            events += blocks.tool_args(call_id, piece.arguments)
+            events += blocks.close()
+        return events
+
+    def _finish(self, blocks: BlockWriter, done: Done) -> list[Event]:
+        usage = Usage(
+            input_tokens=done.prompt_tokens, output_tokens=done.output_tokens, cached_input_tokens=done.cached_tokens
+        )
+        if done.stop_sequence is not None:
+            return blocks.finish(StopReason.STOP_SEQUENCE, usage, done.stop_sequence)
+        reason = StopReason.MAX_TOKENS if done.hit_max_tokens and not blocks.has_tool_calls else StopReason.END_TURN
+        return blocks.finish(reason, usage)
+
+    async def count_tokens(self, request: ChatRequest) -> int:
+        runner = await self.engine.runner()
+        text = templates.render(runner.metadata, prompt.turns(request))
+        return len(await asyncio.to_thread(runner.tokenize, text))
+
+    async def aclose(self) -> None:
+        self.engine.close()
