@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import openai
+import pytest
+
+from splitlane.api.app import create_app
+from splitlane.config import Config
+from tests.servers import FakeProvider, serve
+
+KINDS = ("openai_chat", "openai_responses", "anthropic")
+SCENARIOS = ("text", "tool", "reasoning", "midstream_error", "status500", "status429", "slow")
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[tuple[FakeProvider, str]]:
+    fake = FakeProvider()
+    with serve(fake.app()) as url:
+        yield fake, url
+
+
+def gateway_config(provider_url: str, data_dir: Path) -> Config:
+    upstreams = {kind: {"kind": kind, "base_url": provider_url + ("" if kind == "anthropic" else "/v1"),
+                        "api_key_env": "SPLITLANE_TEST_UPSTREAM_KEY", "idle_timeout_s": 5.0}
+                 for kind in KINDS}
+    upstreams["local"] = {"kind": "local", "n_ctx": 4096}
+    models = {f"{kind}:{scenario}": {"upstream": kind, "model": scenario} for kind in KINDS for scenario in SCENARIOS}
+    models["local"] = {"upstream": "local"}
+    return Config.model_validate({"data_dir": data_dir, "upstreams": upstreams, "models": models})
+
+
+@pytest.fixture(scope="session")
+def gateway(provider: tuple[FakeProvider, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _, provider_url = provider
+    config = gateway_config(provider_url, tmp_path_factory.mktemp("gateway"))
+    with serve(create_app(config)) as url:
+        yield url
+
+
+@pytest.fixture
+def fake(provider: tuple[FakeProvider, str]) -> FakeProvider:
+    fake, _ = provider
+    fake.requests.clear()
+    return fake
+
+
+@pytest.fixture
+def oai(gateway: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway + "/v1", api_key="test-key", max_retries=0, timeout=60)
+
+
+@pytest.fixture
+def ant(gateway: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=gateway, api_key="test-key", max_retries=0, timeout=60)

@@ -1,0 +1,140 @@
+"""Servers the tests run on 127.0.0.1: the gateway itself and a fake provider.
+
+The fake provider replays byte-exact provider streams from ``tests/fixtures/<kind>/<scenario>.sse``.
+The scenario is the requested upstream model name; a request that carries a tool result gets the
+``tool_final`` stream. Every request is recorded (path, headers, JSON body) for assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KIND_BY_PATH = {"/v1/chat/completions": "openai_chat", "/v1/responses": "openai_responses",
+                "/v1/messages": "anthropic"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeProvider:
+    requests: list[Recorded] = field(default_factory=list)
+    disconnected_at: list[float] = field(default_factory=list)
+    count_tokens_answer: int = 1234
+
+    def last(self, kind: str) -> Recorded:
+        return next(r for r in reversed(self.requests) if KIND_BY_PATH.get(r.path) == kind)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/v1/chat/completions", self._stream, methods=["POST"]),
+            Route("/v1/responses", self._stream, methods=["POST"]),
+            Route("/v1/messages", self._stream, methods=["POST"]),
+            Route("/v1/messages/count_tokens", self._count, methods=["POST"]),
+        ])
+
+    async def _record(self, request: Request) -> Recorded:
+        body = orjson.loads(await request.body())
+        recorded = Recorded(request.url.path, dict(request.headers), body)
+        self.requests.append(recorded)
+        return recorded
+
+    async def _count(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"input_tokens": self.count_tokens_answer})
+
+    async def _stream(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        kind = KIND_BY_PATH[request.url.path]
+        scenario = str(recorded.body.get("model"))
+        if scenario == "status500":
+            return _error(kind, 500, "internal failure upstream")
+        if scenario == "status429":
+            return _error(kind, 429, "slow down", {"retry-after": "7"})
+        if scenario == "slow":
+            return StreamingResponse(self._slow(request), media_type="text/event-stream")
+        if _has_tool_result(kind, recorded.body):
+            scenario = "tool_final"
+        data = (FIXTURES / kind / f"{scenario}.sse").read_bytes()
+        return StreamingResponse(_chunks(data), media_type="text/event-stream")
+
+    async def _slow(self, request: Request) -> AsyncIterator[bytes]:
+        """A stream that never ends by itself: one text delta every 50 ms."""
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "slow",
+                 "choices": [{"index": 0, "delta": {"content": "tick "}, "finish_reason": None}]}
+        try:
+            while True:
+                yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+                await asyncio.sleep(0.05)
+        finally:
+            self.disconnected_at.append(time.monotonic())
+
+
+def _error(kind: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if kind == "anthropic":
+        body: dict[str, Any] = {"type": "error", "error": {"type": "api_error", "message": message}}
+    else:
+        body = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    """Send the stream in uneven pieces, so parsers must handle events split across reads."""
+    for start in range(0, len(data), 97):
+        yield data[start:start + 97]
+        await asyncio.sleep(0)
+
+
+def _has_tool_result(kind: str, body: dict[str, Any]) -> bool:
+    if kind == "openai_chat":
+        return any(m.get("role") == "tool" for m in body.get("messages", []))
+    if kind == "openai_responses":
+        return any(i.get("type") == "function_call_output" for i in body.get("input", []))
+    return any(isinstance(m.get("content"), list) and any(b.get("type") == "tool_result" for b in m["content"])
+               for m in body.get("messages", []))
