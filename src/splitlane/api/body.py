@@ -39,10 +39,42 @@ def validate(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"]) or None
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise InvalidRequest(f"{field}: {error['msg']}{more}", param=field) from exc
+        errors = exc.errors()
+        field = _field(errors[0]["loc"])
+        same = [e for e in errors if _field(e["loc"]) == field]
+        if len(same) > 1:  # a union: say what would have been accepted
+            accepted = ", ".join(dict.fromkeys(str(e["loc"][-1]) for e in same))
+            message = f"{field}: invalid value of type {type(_value(data, same[0]['loc'])).__name__} " \
+                      f"(accepted: {accepted})"
+        else:
+            message = f"{field}: {errors[0]['msg']}"
+        raise InvalidRequest(message, param=field) from exc
+
+
+def _is_type_tag(part: object) -> bool:
+    """pydantic puts union member names (``str``, ``list[dict[str,any]]``) into error locations."""
+    return isinstance(part, str) and (part in ("str", "int", "float", "bool", "none") or "[" in part
+                                      or part.startswith(("function-", "literal")))
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if _is_type_tag(part):
+            break
+        parts.append(str(part))
+    return ".".join(parts) or "(body)"
+
+
+def _value(data: Any, loc: tuple[int | str, ...]) -> Any:
+    for part in loc:
+        if _is_type_tag(part):
+            break
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def client_headers(request: Request) -> dict[str, str]:
