@@ -106,6 +106,9 @@ class Client:
 
     def _messages(self, model: str, history: list[Any], stream: bool, tools: bool, extra: dict[str, Any]) -> Reply:
         kwargs: dict[str, Any] = {"model": model, "messages": history, "max_tokens": 256, **extra}
+        sampling = {k: kwargs.pop(k) for k in ("temperature", "top_p", "top_k") if k in kwargs}
+        if sampling:  # this SDK version no longer takes sampling arguments; the API still does
+            kwargs["extra_body"] = sampling
         if tools:
             kwargs["tools"] = self.tools()
         if stream:
