@@ -23,9 +23,15 @@ def provider() -> Iterator[tuple[FakeProvider, str]]:
 
 
 def gateway_config(provider_url: str, data_dir: Path) -> Config:
-    upstreams = {kind: {"kind": kind, "base_url": provider_url + ("" if kind == "anthropic" else "/v1"),
-                        "api_key_env": "SPLITLANE_TEST_UPSTREAM_KEY", "idle_timeout_s": 5.0}
-                 for kind in KINDS}
+    upstreams = {
+        kind: {
+            "kind": kind,
+            "base_url": provider_url + ("" if kind == "anthropic" else "/v1"),
+            "api_key_env": "SPLITLANE_TEST_UPSTREAM_KEY",
+            "idle_timeout_s": 5.0,
+        }
+        for kind in KINDS
+    }
     upstreams["local"] = {"kind": "local", "n_ctx": 4096}
     models = {f"{kind}:{scenario}": {"upstream": kind, "model": scenario} for kind in KINDS for scenario in SCENARIOS}
     models["local"] = {"upstream": "local"}

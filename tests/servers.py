@@ -25,8 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 FIXTURES = Path(__file__).parent / "fixtures"
-KIND_BY_PATH = {"/v1/chat/completions": "openai_chat", "/v1/responses": "openai_responses",
-                "/v1/messages": "anthropic"}
+KIND_BY_PATH = {"/v1/chat/completions": "openai_chat", "/v1/responses": "openai_responses", "/v1/messages": "anthropic"}
 
 
 def free_port() -> int:
@@ -39,8 +38,7 @@ def free_port() -> int:
 def serve(app: Any) -> Iterator[str]:
     """Run an ASGI app with uvicorn in a thread; yield its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -72,12 +70,14 @@ class FakeProvider:
         return next(r for r in reversed(self.requests) if KIND_BY_PATH.get(r.path) == kind)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/v1/chat/completions", self._stream, methods=["POST"]),
-            Route("/v1/responses", self._stream, methods=["POST"]),
-            Route("/v1/messages", self._stream, methods=["POST"]),
-            Route("/v1/messages/count_tokens", self._count, methods=["POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._stream, methods=["POST"]),
+                Route("/v1/responses", self._stream, methods=["POST"]),
+                Route("/v1/messages", self._stream, methods=["POST"]),
+                Route("/v1/messages/count_tokens", self._count, methods=["POST"]),
+            ]
+        )
 
     async def _record(self, request: Request) -> Recorded:
         body = orjson.loads(await request.body())
@@ -106,8 +106,13 @@ class FakeProvider:
 
     async def _slow(self, request: Request) -> AsyncIterator[bytes]:
         """A stream that never ends by itself: one text delta every 50 ms."""
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "slow",
-                 "choices": [{"index": 0, "delta": {"content": "tick "}, "finish_reason": None}]}
+        chunk = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "slow",
+            "choices": [{"index": 0, "delta": {"content": "tick "}, "finish_reason": None}],
+        }
         try:
             while True:
                 yield b"data: " + orjson.dumps(chunk) + b"\n\n"
@@ -127,7 +132,7 @@ def _error(kind: str, status: int, message: str, headers: dict[str, str] | None 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     """Send the stream in uneven pieces, so parsers must handle events split across reads."""
     for start in range(0, len(data), 97):
-        yield data[start:start + 97]
+        yield data[start : start + 97]
         await asyncio.sleep(0)
 
 
@@ -136,5 +141,7 @@ def _has_tool_result(kind: str, body: dict[str, Any]) -> bool:
         return any(m.get("role") == "tool" for m in body.get("messages", []))
     if kind == "openai_responses":
         return any(i.get("type") == "function_call_output" for i in body.get("input", []))
-    return any(isinstance(m.get("content"), list) and any(b.get("type") == "tool_result" for b in m["content"])
-               for m in body.get("messages", []))
+    return any(
+        isinstance(m.get("content"), list) and any(b.get("type") == "tool_result" for b in m["content"])
+        for m in body.get("messages", [])
+    )

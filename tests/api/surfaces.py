@@ -30,8 +30,9 @@ class Client:
         self.oai = oai
         self.ant = ant
 
-    def ask(self, model: str, history: list[Any] | None = None, stream: bool = True, tools: bool = False,
-            **extra: Any) -> Reply:
+    def ask(
+        self, model: str, history: list[Any] | None = None, stream: bool = True, tools: bool = False, **extra: Any
+    ) -> Reply:
         history = history if history is not None else self.first_turn()
         return getattr(self, f"_{self.surface}")(model, history, stream, tools, extra)
 
@@ -42,28 +43,52 @@ class Client:
 
     def tools(self) -> list[dict[str, Any]]:
         if self.surface == "responses":
-            return [{"type": "function", "name": "get_weather", "description": "Weather for a city",
-                     "parameters": WEATHER_SCHEMA}]
+            return [
+                {
+                    "type": "function",
+                    "name": "get_weather",
+                    "description": "Weather for a city",
+                    "parameters": WEATHER_SCHEMA,
+                }
+            ]
         if self.surface == "chat":
-            return [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
-                                                      "parameters": WEATHER_SCHEMA}}]
+            return [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "get_weather",
+                        "description": "Weather for a city",
+                        "parameters": WEATHER_SCHEMA,
+                    },
+                }
+            ]
         return [{"name": "get_weather", "description": "Weather for a city", "input_schema": WEATHER_SCHEMA}]
 
     def follow_up(self, history: list[Any], reply: Reply, tool_output: str) -> list[Any]:
         """The next turn's history: the reply as the assistant's turn plus one tool result."""
         call_id = reply.tool_calls[0][0]
         if self.surface == "responses":
-            return [*history, *[item.model_dump(exclude_none=True) for item in reply.raw.output],
-                    {"type": "function_call_output", "call_id": call_id, "output": tool_output}]
+            return [
+                *history,
+                *[item.model_dump(exclude_none=True) for item in reply.raw.output],
+                {"type": "function_call_output", "call_id": call_id, "output": tool_output},
+            ]
         if self.surface == "chat":
             message = reply.raw.choices[0].message
-            return [*history, {"role": "assistant", "content": message.content,
-                               "tool_calls": [c.model_dump() for c in message.tool_calls or []]},
-                    {"role": "tool", "tool_call_id": call_id, "content": tool_output}]
-        return [*history, {"role": "assistant", "content": [b.model_dump(exclude_none=True)
-                                                            for b in reply.raw.content]},
-                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id,
-                                              "content": tool_output}]}]
+            return [
+                *history,
+                {
+                    "role": "assistant",
+                    "content": message.content,
+                    "tool_calls": [c.model_dump() for c in message.tool_calls or []],
+                },
+                {"role": "tool", "tool_call_id": call_id, "content": tool_output},
+            ]
+        return [
+            *history,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in reply.raw.content]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": tool_output}]},
+        ]
 
     def _responses(self, model: str, history: list[Any], stream: bool, tools: bool, extra: dict[str, Any]) -> Reply:
         kwargs: dict[str, Any] = {"model": model, "input": history, **extra}
@@ -80,8 +105,15 @@ class Client:
         reasoning = "".join(s.text for i in final.output if i.type == "reasoning" for s in i.summary)
         usage = final.usage
         assert usage is not None
-        return Reply(final.output_text, calls, usage.input_tokens, usage.input_tokens_details.cached_tokens,
-                     usage.output_tokens, reasoning, final)
+        return Reply(
+            final.output_text,
+            calls,
+            usage.input_tokens,
+            usage.input_tokens_details.cached_tokens,
+            usage.output_tokens,
+            reasoning,
+            final,
+        )
 
     def _chat(self, model: str, history: list[Any], stream: bool, tools: bool, extra: dict[str, Any]) -> Reply:
         kwargs: dict[str, Any] = {"model": model, "messages": history, **extra}
@@ -100,9 +132,17 @@ class Client:
         assert usage is not None
         details = usage.prompt_tokens_details
         reasoning = getattr(message, "reasoning_content", None) or (message.model_extra or {}).get(
-            "reasoning_content", "")
-        return Reply(message.content or "", calls, usage.prompt_tokens, details.cached_tokens or 0 if details else 0,
-                     usage.completion_tokens, reasoning or "", final)
+            "reasoning_content", ""
+        )
+        return Reply(
+            message.content or "",
+            calls,
+            usage.prompt_tokens,
+            details.cached_tokens or 0 if details else 0,
+            usage.completion_tokens,
+            reasoning or "",
+            final,
+        )
 
     def _messages(self, model: str, history: list[Any], stream: bool, tools: bool, extra: dict[str, Any]) -> Reply:
         kwargs: dict[str, Any] = {"model": model, "messages": history, "max_tokens": 256, **extra}

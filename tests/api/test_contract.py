@@ -50,18 +50,29 @@ def test_tool_call_round_trip(client: Client, kind: str, stream: bool, fake: Fak
         assert sent["tools"][0]["function"]["name"] == "get_weather"
     elif kind == "openai_responses":
         call, output = sent["input"][-2:]
-        assert call["type"] == "function_call" and call["call_id"] == call_id and call["name"] == "get_weather"
+        assert call["type"] == "function_call"
+        assert call["call_id"] == call_id
+        assert call["name"] == "get_weather"
         assert output == {"type": "function_call_output", "call_id": call_id, "output": "sunny, 24C"}
         assert json.loads(call["arguments"]) == {"city": "Paris"}
-        assert sent["tools"][0] == {"type": "function", "name": "get_weather", "description": "Weather for a city",
-                                    "parameters": WEATHER_SCHEMA}
+        assert sent["tools"][0] == {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": WEATHER_SCHEMA,
+        }
     else:
         assistant, user = sent["messages"][-2:]
         assert assistant["role"] == "assistant"
         assert {"type": "tool_use", "id": call_id, "name": "get_weather", "input": {"city": "Paris"}} in assistant[
-            "content"]
-        assert user == {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id,
-                                                      "content": [{"type": "text", "text": "sunny, 24C"}]}]}
+            "content"
+        ]
+        assert user == {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": call_id, "content": [{"type": "text", "text": "sunny, 24C"}]}
+            ],
+        }
         assert sent["tools"][0]["input_schema"]["properties"] == {"city": {"type": "string"}}
 
 

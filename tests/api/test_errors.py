@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import anthropic
 import httpx
 import openai
 import pytest
 
-from tests.servers import FakeProvider
+from splitlane.api.app import create_app
+from splitlane.config import Config
+from tests.servers import FakeProvider, serve
 
 QUESTION = [{"role": "user", "content": "hi"}]
 
@@ -17,7 +20,8 @@ QUESTION = [{"role": "user", "content": "hi"}]
 def test_unknown_model_is_404_in_each_format(oai: openai.OpenAI, ant: anthropic.Anthropic) -> None:
     with pytest.raises(openai.NotFoundError) as chat:
         oai.chat.completions.create(model="no-such-model", messages=QUESTION)
-    assert "no-such-model" in chat.value.message and chat.value.body["param"] == "model"  # type: ignore[index]
+    assert "no-such-model" in chat.value.message
+    assert chat.value.body["param"] == "model"
     with pytest.raises(openai.NotFoundError):
         oai.responses.create(model="no-such-model", input="hi")
     with pytest.raises(anthropic.NotFoundError) as messages:
@@ -29,15 +33,24 @@ def test_unknown_model_is_404_in_each_format(oai: openai.OpenAI, ant: anthropic.
     ("path", "body", "field"),
     [
         ("/v1/chat/completions", {"model": "local", "messages": "hi"}, "messages"),
-        ("/v1/chat/completions", {"model": "local", "messages": [{"role": "wizard", "content": "x"}]},
-         "messages.0.role"),
+        (
+            "/v1/chat/completions",
+            {"model": "local", "messages": [{"role": "wizard", "content": "x"}]},
+            "messages.0.role",
+        ),
         ("/v1/chat/completions", {"model": "local", "messages": QUESTION, "max_tokens": "many"}, "max_tokens"),
         ("/v1/responses", {"model": "local", "input": 5}, "input"),
-        ("/v1/responses", {"model": "local", "input": [{"type": "message", "role": "user", "content": 3}]},
-         "input.0.content"),
+        (
+            "/v1/responses",
+            {"model": "local", "input": [{"type": "message", "role": "user", "content": 3}]},
+            "input.0.content",
+        ),
         ("/v1/messages", {"model": "local", "messages": QUESTION}, "max_tokens"),
-        ("/v1/messages", {"model": "local", "max_tokens": 5, "messages": [{"role": "user", "content": [
-            {"type": "hologram"}]}]}, "messages.0.content.0.type"),
+        (
+            "/v1/messages",
+            {"model": "local", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "hologram"}]}]},
+            "messages.0.content.0.type",
+        ),
         ("/v1/messages/count_tokens", {"model": "local"}, "messages"),
     ],
 )
@@ -47,16 +60,20 @@ def test_wrong_fields_are_400_naming_the_field(gateway: str, path: str, body: di
     error = response.json()["error"]
     assert field in error["message"]
     if path.startswith("/v1/messages"):
-        assert response.json()["type"] == "error" and error["type"] == "invalid_request_error"
+        assert response.json()["type"] == "error"
+        assert error["type"] == "invalid_request_error"
     else:
-        assert error["type"] == "invalid_request_error" and error["param"] == field
+        assert error["type"] == "invalid_request_error"
+        assert error["param"] == field
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses", "/v1/messages"])
 def test_malformed_json_and_oversize_bodies(gateway: str, path: str) -> None:
-    bad = httpx.post(gateway + path, content=b'{"model": "local", "messages": [', headers={
-        "content-type": "application/json"})
-    assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]["message"]
+    bad = httpx.post(
+        gateway + path, content=b'{"model": "local", "messages": [', headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 400
+    assert "not valid JSON" in bad.json()["error"]["message"]
     huge = httpx.post(gateway + path, content=b'{"model": "' + b"x" * (33 * 1024 * 1024) + b'"}')
     assert huge.status_code == 413
 
@@ -67,7 +84,8 @@ def test_upstream_error_before_first_byte_is_an_http_error(
 ) -> None:
     with pytest.raises(openai.APIStatusError) as failed:
         oai.chat.completions.create(model=f"{kind}:status500", messages=QUESTION, stream=True)
-    assert failed.value.status_code == 502 and "internal failure upstream" in failed.value.message
+    assert failed.value.status_code == 502
+    assert "internal failure upstream" in failed.value.message
     with pytest.raises(openai.RateLimitError) as limited:
         oai.responses.create(model=f"{kind}:status429", input="hi", stream=True)
     assert limited.value.response.headers["retry-after"] == "7"
@@ -80,30 +98,30 @@ def test_upstream_error_before_first_byte_is_an_http_error(
 def test_upstream_error_mid_stream_is_an_in_stream_error(
     oai: openai.OpenAI, ant: anthropic.Anthropic, kind: str
 ) -> None:
-    with pytest.raises(openai.APIError, match="exploded|Overloaded"):
+    with pytest.raises(openai.APIError, match=r"exploded|Overloaded"):
         for _ in oai.chat.completions.create(model=f"{kind}:midstream_error", messages=QUESTION, stream=True):
             pass
     events = list(oai.responses.create(model=f"{kind}:midstream_error", input="hi", stream=True))
-    assert events[0].type == "response.created" and events[-1].type == "response.failed"
+    assert events[0].type == "response.created"
+    assert events[-1].type == "response.failed"
     assert [e.sequence_number for e in events] == list(range(len(events)))
-    with pytest.raises(anthropic.APIStatusError, match="exploded|Overloaded"):  # noqa: PT012
-        with ant.messages.stream(model=f"{kind}:midstream_error", max_tokens=10, messages=QUESTION) as s:  # type: ignore[arg-type]
-            s.get_final_message()
+    stream = ant.messages.stream(model=f"{kind}:midstream_error", max_tokens=10, messages=QUESTION)  # type: ignore[arg-type]
+    with pytest.raises(anthropic.APIStatusError, match=r"exploded|Overloaded"), stream as s:
+        s.get_final_message()
 
 
-def test_unreachable_upstream_is_a_502(gateway: str) -> None:
-    del gateway  # the gateway fixture is unused: this builds its own upstream config
-    from splitlane.config import Config
-
-    config = Config.model_validate({"upstreams": {"dead": {"kind": "openai_chat", "base_url":
-                                                           "http://127.0.0.1:9/v1"}},
-                                    "models": {"dead": {"upstream": "dead"}}})
-    from splitlane.api.app import create_app
-    from tests.servers import serve
-
+def test_unreachable_upstream_is_a_502(tmp_path: Path) -> None:
+    config = Config.model_validate(
+        {
+            "data_dir": tmp_path,
+            "upstreams": {"dead": {"kind": "openai_chat", "base_url": "http://127.0.0.1:9/v1"}},
+            "models": {"dead": {"upstream": "dead"}},
+        }
+    )
     with serve(create_app(config)) as url:
         response = httpx.post(url + "/v1/chat/completions", json={"model": "dead", "messages": QUESTION})
-    assert response.status_code == 502 and "cannot connect" in response.json()["error"]["message"]
+    assert response.status_code == 502
+    assert "cannot connect" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("surface", ["chat", "responses", "messages"])
@@ -112,8 +130,10 @@ def test_client_disconnect_closes_the_upstream_request(gateway: str, fake: FakeP
     path, body = {
         "chat": ("/v1/chat/completions", {"model": "openai_chat:slow", "messages": QUESTION, "stream": True}),
         "responses": ("/v1/responses", {"model": "openai_chat:slow", "input": "hi", "stream": True}),
-        "messages": ("/v1/messages", {"model": "openai_chat:slow", "max_tokens": 10, "messages": QUESTION,
-                                      "stream": True}),
+        "messages": (
+            "/v1/messages",
+            {"model": "openai_chat:slow", "max_tokens": 10, "messages": QUESTION, "stream": True},
+        ),
     }[surface]
     with httpx.stream("POST", gateway + path, json=body, timeout=10) as response:
         assert response.status_code == 200

@@ -16,24 +16,38 @@ QUESTION = {"role": "user", "content": "What is the weather in Paris?"}
 def test_anthropic_signature_through_responses_surface(oai: openai.OpenAI, fake: FakeProvider) -> None:
     first = oai.responses.create(model="anthropic:reasoning", input=[QUESTION])
     reasoning = next(i for i in first.output if i.type == "reasoning")
-    assert reasoning.encrypted_content and SIGNATURE not in reasoning.encrypted_content  # packed, opaque
+    assert reasoning.encrypted_content
+    assert SIGNATURE not in reasoning.encrypted_content
 
-    follow = [QUESTION, *[i.model_dump(exclude_none=True) for i in first.output],
-              {"role": "user", "content": "And tomorrow?"}]
+    follow = [
+        QUESTION,
+        *[i.model_dump(exclude_none=True) for i in first.output],
+        {"role": "user", "content": "And tomorrow?"},
+    ]
     oai.responses.create(model="anthropic:text", input=follow)
     assistant = fake.last("anthropic").body["messages"][1]
-    assert assistant["content"][0] == {"type": "thinking", "thinking": "The user wants the weather.",
-                                       "signature": SIGNATURE}
+    assert assistant["content"][0] == {
+        "type": "thinking",
+        "thinking": "The user wants the weather.",
+        "signature": SIGNATURE,
+    }
 
 
 def test_anthropic_signature_is_untouched_on_its_own_surface(ant: anthropic.Anthropic, fake: FakeProvider) -> None:
     first = ant.messages.create(model="anthropic:reasoning", max_tokens=256, messages=[QUESTION])
     thinking = first.content[0]
-    assert thinking.type == "thinking" and thinking.signature == SIGNATURE
+    assert thinking.type == "thinking"
+    assert thinking.signature == SIGNATURE
 
-    ant.messages.create(model="anthropic:text", max_tokens=256, messages=[
-        QUESTION, {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
-        {"role": "user", "content": "And tomorrow?"}])
+    ant.messages.create(
+        model="anthropic:text",
+        max_tokens=256,
+        messages=[
+            QUESTION,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+            {"role": "user", "content": "And tomorrow?"},
+        ],
+    )
     assert fake.last("anthropic").body["messages"][1]["content"][0]["signature"] == SIGNATURE
 
 
@@ -41,20 +55,31 @@ def test_openai_encrypted_reasoning_through_messages_surface(ant: anthropic.Anth
     with ant.messages.stream(model="openai_responses:reasoning", max_tokens=256, messages=[QUESTION]) as stream:
         first = stream.get_final_message()
     thinking = first.content[0]
-    assert thinking.type == "thinking" and thinking.thinking == "The user wants the weather."
+    assert thinking.type == "thinking"
+    assert thinking.thinking == "The user wants the weather."
 
-    ant.messages.create(model="openai_responses:text", max_tokens=256, messages=[
-        QUESTION, {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
-        {"role": "user", "content": "And tomorrow?"}])
+    ant.messages.create(
+        model="openai_responses:text",
+        max_tokens=256,
+        messages=[
+            QUESTION,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+            {"role": "user", "content": "And tomorrow?"},
+        ],
+    )
     sent = fake.last("openai_responses").body["input"]
     reasoning = next(i for i in sent if i["type"] == "reasoning")
-    assert reasoning["encrypted_content"] == ENCRYPTED and reasoning["id"] == "rs_fx1"
+    assert reasoning["encrypted_content"] == ENCRYPTED
+    assert reasoning["id"] == "rs_fx1"
 
 
 def test_signature_is_never_sent_to_another_provider(oai: openai.OpenAI, fake: FakeProvider) -> None:
     first = oai.responses.create(model="anthropic:reasoning", input=[QUESTION])
-    follow = [QUESTION, *[i.model_dump(exclude_none=True) for i in first.output],
-              {"role": "user", "content": "And tomorrow?"}]
+    follow = [
+        QUESTION,
+        *[i.model_dump(exclude_none=True) for i in first.output],
+        {"role": "user", "content": "And tomorrow?"},
+    ]
     oai.responses.create(model="openai_responses:text", input=follow)
     assert not any(i.get("type") == "reasoning" for i in fake.last("openai_responses").body["input"])
     oai.responses.create(model="openai_chat:text", input=follow)

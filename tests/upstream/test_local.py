@@ -18,25 +18,35 @@ def test_smoke_streams_a_reply(client: Client) -> None:
     limit = {"responses": {"max_output_tokens": 24}, "chat": {"max_tokens": 24}, "messages": {"max_tokens": 24}}
     extra = {**limit[client.surface], "temperature": 0}
     if client.surface == "responses":  # a length-limited reply ends in response.incomplete, not completed
-        stream = client.oai.responses.create(model="local", input="Write a haiku about the sea.", stream=True,
-                                             **extra)
+        stream = client.oai.responses.create(model="local", input="Write a haiku about the sea.", stream=True, **extra)
         events = list(stream)
         text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
         assert events[-1].type in ("response.completed", "response.incomplete")
         usage = events[-1].response.usage
-        assert text and usage is not None and usage.output_tokens <= 24 and usage.input_tokens > 5
+        assert text
+        assert usage is not None
+        assert usage.output_tokens <= 24
+        assert usage.input_tokens > 5
         return
     if client.surface == "chat":  # the SDK's stream helper raises on finish_reason "length": read raw chunks
-        chunks = list(client.oai.chat.completions.create(
-            model="local", messages=[{"role": "user", "content": "Write a haiku about the sea."}], stream=True,
-            stream_options={"include_usage": True}, **extra))
+        chunks = list(
+            client.oai.chat.completions.create(
+                model="local",
+                messages=[{"role": "user", "content": "Write a haiku about the sea."}],
+                stream=True,
+                stream_options={"include_usage": True},
+                **extra,
+            )
+        )
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-        assert text.strip() and chunks[-1].usage is not None
+        assert text.strip()
+        assert chunks[-1].usage is not None
         assert 0 < chunks[-1].usage.completion_tokens <= 24
         return
     reply = client.ask("local", [{"role": "user", "content": "Write a haiku about the sea."}], stream=True, **extra)
     assert reply.text.strip()
-    assert 0 < reply.output_tokens <= 24 and reply.input_tokens > 5
+    assert 0 < reply.output_tokens <= 24
+    assert reply.input_tokens > 5
 
 
 def test_greedy_is_repeatable_and_reuses_the_prefix(oai: openai.OpenAI) -> None:
@@ -44,32 +54,54 @@ def test_greedy_is_repeatable_and_reuses_the_prefix(oai: openai.OpenAI) -> None:
     first = oai.chat.completions.create(model="local", messages=messages, max_tokens=16, temperature=0)  # type: ignore[arg-type]
     second = oai.chat.completions.create(model="local", messages=messages, max_tokens=16, temperature=0)  # type: ignore[arg-type]
     assert first.choices[0].message.content == second.choices[0].message.content
-    assert second.usage is not None and second.usage.prompt_tokens_details is not None
+    assert second.usage is not None
+    assert second.usage.prompt_tokens_details is not None
     assert second.usage.prompt_tokens_details.cached_tokens >= second.usage.prompt_tokens - 1
 
 
 def test_stop_sequence_is_honoured(oai: openai.OpenAI) -> None:
-    free = oai.chat.completions.create(model="local", messages=[{"role": "user", "content": "Count: 1, 2, 3"}],
-                                       max_tokens=20, temperature=0)
+    free = oai.chat.completions.create(
+        model="local", messages=[{"role": "user", "content": "Count: 1, 2, 3"}], max_tokens=20, temperature=0
+    )
     text = free.choices[0].message.content or ""
     assert len(text) > 4
     stop = text[2:4]
-    cut = oai.chat.completions.create(model="local", messages=[{"role": "user", "content": "Count: 1, 2, 3"}],
-                                      max_tokens=20, temperature=0, stop=[stop])
+    cut = oai.chat.completions.create(
+        model="local",
+        messages=[{"role": "user", "content": "Count: 1, 2, 3"}],
+        max_tokens=20,
+        temperature=0,
+        stop=[stop],
+    )
     assert cut.choices[0].message.content == text[: text.index(stop)]
     assert cut.choices[0].finish_reason == "stop"
 
 
 def test_forced_tool_call_round_trip(client: Client) -> None:
     """tool_choice required: a grammar makes even a 270M model emit a valid call."""
-    forced = {"responses": {"tool_choice": "required"}, "chat": {"tool_choice": "required"},
-              "messages": {"tool_choice": {"type": "any"}}}[client.surface]
+    forced = {
+        "responses": {"tool_choice": "required"},
+        "chat": {"tool_choice": "required"},
+        "messages": {"tool_choice": {"type": "any"}},
+    }[client.surface]
     history = client.first_turn()
     first = client.ask("local", history, stream=True, tools=True, temperature=0, **forced)
     assert len(first.tool_calls) == 1
     _, name, arguments = first.tool_calls[0]
-    assert name == "get_weather" and isinstance(arguments, dict)
-    second = client.ask("local", client.follow_up(history, first, "sunny"), stream=False, tools=True,
-                        temperature=0, **({"max_output_tokens": 16} if client.surface == "responses" else
-                                          {"max_tokens": 16} if client.surface == "chat" else {}))
+    assert name == "get_weather"
+    assert isinstance(arguments, dict)
+    second = client.ask(
+        "local",
+        client.follow_up(history, first, "sunny"),
+        stream=False,
+        tools=True,
+        temperature=0,
+        **(
+            {"max_output_tokens": 16}
+            if client.surface == "responses"
+            else {"max_tokens": 16}
+            if client.surface == "chat"
+            else {}
+        ),
+    )
     assert second.input_tokens > first.input_tokens

@@ -44,8 +44,9 @@ def validate(model: type[M], data: Any) -> M:
         same = [e for e in errors if _field(e["loc"]) == field]
         if len(same) > 1:  # a union: say what would have been accepted
             accepted = ", ".join(dict.fromkeys(str(e["loc"][-1]) for e in same))
-            message = f"{field}: invalid value of type {type(_value(data, same[0]['loc'])).__name__} " \
-                      f"(accepted: {accepted})"
+            message = (
+                f"{field}: invalid value of type {type(_value(data, same[0]['loc'])).__name__} (accepted: {accepted})"
+            )
         else:
             message = f"{field}: {errors[0]['msg']}"
         raise InvalidRequest(message, param=field) from exc
@@ -53,8 +54,9 @@ def validate(model: type[M], data: Any) -> M:
 
 def _is_type_tag(part: object) -> bool:
     """pydantic puts union member names (``str``, ``list[dict[str,any]]``) into error locations."""
-    return isinstance(part, str) and (part in ("str", "int", "float", "bool", "none") or "[" in part
-                                      or part.startswith(("function-", "literal")))
+    return isinstance(part, str) and (
+        part in ("str", "int", "float", "bool", "none") or "[" in part or part.startswith(("function-", "literal"))
+    )
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
