@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 UpstreamKind = Literal["openai_chat", "openai_responses", "anthropic", "local"]
+LaneName = Literal["plan", "act", "background"]
 
 DEFAULT_ALIAS = "local"
 
@@ -34,6 +35,9 @@ class UpstreamConfig(_Strict):
     connect_timeout_s: float = 10.0
     idle_timeout_s: float = 300.0  # longest silence between two chunks of a stream
     max_connections: int = 256
+    first_byte_timeout_s: float = 120.0  # no first event by then: fall back (before anything reached the client)
+    replicas: list[str] = Field(default_factory=list)  # several base URLs; sessions stick to one (affinity)
+    region: str | None = None  # for data-residency policies (allowed_regions)
     # local engine only
     model_path: Path | None = None  # default: the packaged Gemma 3 270M Q4_K_M
     n_ctx: int = 8192
@@ -41,9 +45,13 @@ class UpstreamConfig(_Strict):
 
     @model_validator(mode="after")
     def _needs_base_url(self) -> UpstreamConfig:
-        if self.kind != "local" and not self.base_url:
-            raise ValueError(f"an upstream of kind '{self.kind}' needs base_url")
+        if self.kind != "local" and not (self.base_url or self.replicas):
+            raise ValueError(f"an upstream of kind '{self.kind}' needs base_url or replicas")
         return self
+
+    def replica_urls(self) -> list[str | None]:
+        """One entry per replica (the local engine is one replica without a URL)."""
+        return list(self.replicas) if self.replicas else [self.base_url]
 
     def api_key(self) -> str | None:
         """The key, read from the environment at call time; never stored in the config."""
@@ -51,8 +59,37 @@ class UpstreamConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    upstream: str
+    """A model alias: one upstream for all lanes, or one ``upstream/model`` per lane; or a name
+    that points at another alias with a fixed lane (a client's per-mode model setting)."""
+
+    upstream: str | None = None
     model: str | None = None  # the name sent upstream; default: the alias itself
+    lanes: dict[LaneName, str] = Field(default_factory=dict)  # lane -> "upstream/model"
+    fallbacks: list[str] = Field(default_factory=list)  # "upstream/model", tried in order
+    alias: str | None = None  # this name means another alias ...
+    lane: LaneName | None = None  # ... always in this lane
+    allowed_regions: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ModelConfig:
+        if self.alias is None and self.upstream is None and not self.lanes:
+            raise ValueError("a model needs upstream, lanes, or alias")
+        if self.alias is not None and self.lane is None:
+            raise ValueError("a model that names an alias needs a lane")
+        return self
+
+
+class RuleConfig(_Strict):
+    """A user rule: every condition given must hold; the first matching rule picks the lane."""
+
+    lane: LaneName
+    name: str = ""
+    header: str | None = None  # "name" (present) or "name: value" (equal, case-insensitive)
+    model: str | None = None  # fnmatch pattern on the requested model
+    has_tools: bool | None = None
+    text: str | None = None  # substring of the last user message
+    min_input_tokens: int | None = None  # estimated prompt size
+    max_input_tokens: int | None = None
 
 
 class Config(_Strict):
@@ -62,6 +99,10 @@ class Config(_Strict):
     default_max_tokens: int = 4096  # sent to upstreams that need one when the client gave none
     upstreams: dict[str, UpstreamConfig] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    default_lane: LaneName = "act"
+    allowed_regions: list[str] | None = None  # applies to every model without its own
+    max_sessions: int = 10_000  # per-session routing state kept (least recently seen evicted)
 
     @model_validator(mode="after")
     def _defaults_and_references(self) -> Config:
@@ -69,8 +110,19 @@ class Config(_Strict):
             self.upstreams[DEFAULT_ALIAS] = UpstreamConfig(kind="local")
             self.models[DEFAULT_ALIAS] = ModelConfig(upstream=DEFAULT_ALIAS)
         for alias, model in self.models.items():
-            if model.upstream not in self.upstreams:
+            if model.upstream is not None and model.upstream not in self.upstreams:
                 raise ValueError(f"models.{alias}.upstream names '{model.upstream}', which is not in [upstreams]")
+            targets = [(f"lanes.{k}", v) for k, v in model.lanes.items()]
+            targets += [(f"fallbacks.{i}", v) for i, v in enumerate(model.fallbacks)]
+            for key, target in targets:
+                upstream = target.split("/", 1)[0]
+                if "/" not in target or upstream not in self.upstreams:
+                    raise ValueError(
+                        f"models.{alias}.{key} = '{target}': expected 'upstream/model' naming one of "
+                        f"[upstreams] ({', '.join(self.upstreams)})"
+                    )
+            if model.alias is not None and (model.alias not in self.models or self.models[model.alias].alias):
+                raise ValueError(f"models.{alias}.alias names '{model.alias}', which is not a model with upstreams")
         return self
 
     @property

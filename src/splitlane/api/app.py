@@ -45,7 +45,7 @@ def endpoint(handler: Handler, renderer: Renderer) -> Callable[[Request], Awaita
 
 
 async def health(request: Request, services: Services) -> Response:
-    return JSONResponse({"status": "ok", "models": services.routes.aliases()})
+    return JSONResponse({"status": "ok", "models": services.planner.aliases()})
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

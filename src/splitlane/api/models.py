@@ -13,7 +13,7 @@ _STARTED = "2026-01-01T00:00:00Z"
 
 
 async def list_models(request: Request, services: Services) -> Response:
-    aliases = services.routes.aliases()
+    aliases = services.planner.aliases()
     if "anthropic-version" in request.headers:
         data = [{"type": "model", "id": a, "display_name": a, "created_at": _STARTED} for a in aliases]
         return JSONResponse(

@@ -3,34 +3,54 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from splitlane.config import Config
-from splitlane.routing.table import RouteTable
+from splitlane.routing.planner import Planner, RoutePlan, Target
+from splitlane.routing.replicas import Replica, build_replicas
 from splitlane.store.database import open_engine, sqlite_url
 from splitlane.store.responses import ResponseStore
-from splitlane.upstream.base import Upstream
-from splitlane.upstream.registry import build_upstreams
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedTurn:
+    """One turn's routing decision, as telemetry records it."""
+
+    session: str
+    lane: str
+    reason: str
+    target: str
+    replica: str
+    fallbacks_tried: tuple[str, ...]
 
 
 @dataclass(slots=True)
 class Services:
     config: Config
-    upstreams: dict[str, Upstream]
-    routes: RouteTable
+    replicas: dict[str, list[Replica]]
+    planner: Planner
     database: AsyncEngine
     responses: ResponseStore
+    routed: deque[RoutedTurn] = field(default_factory=lambda: deque(maxlen=10_000))
 
     @classmethod
     async def start(cls, config: Config) -> Services:
-        upstreams = build_upstreams(config)
+        replicas = build_replicas(config)
         database = open_engine(sqlite_url(config.db_path))
         responses = ResponseStore(database)
         await responses.start()
-        return cls(config, upstreams, RouteTable(config, upstreams), database, responses)
+        return cls(config, replicas, Planner(config, replicas), database, responses)
+
+    def record(self, plan: RoutePlan, target: Target, failed: tuple[str, ...]) -> None:
+        self.routed.append(
+            RoutedTurn(
+                plan.session.key, str(plan.decision.lane), str(plan.decision), target.label, target.replica.url, failed
+            )
+        )
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(u.aclose() for u in self.upstreams.values()))
+        await asyncio.gather(*(r.upstream.aclose() for rs in self.replicas.values() for r in rs))
         await self.database.dispose()

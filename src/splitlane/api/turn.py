@@ -8,19 +8,31 @@ becomes the surface's in-stream error event. The upstream iterator is always clo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 from starlette.responses import Response, StreamingResponse
 
-from splitlane.core.errors import InternalError, SplitlaneError, UpstreamProtocolError
+from splitlane.core.errors import (
+    InternalError,
+    Overloaded,
+    RateLimited,
+    SplitlaneError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
 from splitlane.core.events import Event, Finish
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse, ResponseBuilder
-from splitlane.upstream.base import Upstream
+
+if TYPE_CHECKING:
+    from splitlane.api.services import Services
+from splitlane.routing.planner import RoutePlan, Target
 
 log = logging.getLogger("splitlane.turn")
 
@@ -52,24 +64,61 @@ def internal(error: BaseException) -> SplitlaneError:
     return InternalError(f"internal error: {type(error).__name__}")
 
 
-async def run_turn(
-    surface: Surface,
-    upstream: Upstream,
-    upstream_model: str,
-    request: ChatRequest,
-    on_finish: OnFinish | None = None,
-) -> Response:
-    events = upstream.stream(request.with_model(upstream_model))
-    try:
-        first = await anext(events)
-    except StopAsyncIteration:
-        raise UpstreamProtocolError(f"upstream '{upstream.name}' sent an empty stream") from None
-    except BaseException:
+# Failures worth trying the next target for; the client's own mistakes (4xx) are not.
+RETRYABLE = (UpstreamError, RateLimited, Overloaded)
+
+
+async def open_stream(
+    plan: RoutePlan, request: ChatRequest, on_cooldown: Callable[[Target, float], None]
+) -> tuple[Target, Event, AsyncGenerator[Event, None], tuple[str, ...]]:
+    """The first target that produces a first event, with that event and the rest of its stream.
+
+    Fallbacks happen only here, before anything has reached the client.
+    """
+    failed: list[str] = []
+    last: SplitlaneError | None = None
+    for target in plan.targets:
+        events = target.replica.upstream.stream(request.with_model(target.model))
+        try:
+            async with asyncio.timeout(target.first_byte_timeout_s):
+                first = await anext(events)
+        except StopAsyncIteration:
+            last = UpstreamProtocolError(f"upstream '{target.upstream_name}' sent an empty stream")
+        except TimeoutError:
+            last = UpstreamTimeout(
+                f"upstream '{target.upstream_name}' sent nothing within {target.first_byte_timeout_s:g} s"
+            )
+        except RETRYABLE as exc:
+            last = exc
+            if isinstance(exc, RateLimited) and exc.retry_after_s:
+                on_cooldown(target, exc.retry_after_s)
+        except BaseException:
+            await events.aclose()
+            raise
+        else:
+            return target, first, events, tuple(failed)
         await events.aclose()
-        raise
+        failed.append(f"{target.label}: {last.message}")
+        log.warning(
+            "route %s failed before the first byte (%s); %s",
+            target.label,
+            last.message,
+            "falling back" if len(failed) < len(plan.targets) else "no fallback left",
+        )
+    assert last is not None
+    raise last
+
+
+async def run_turn(
+    surface: Surface, services: Services, request: ChatRequest, on_finish: OnFinish | None = None
+) -> Response:
+    plan = services.planner.plan(request)
+    target, first, events, failed = await open_stream(plan, request, services.planner.cool_down)
+    services.record(plan, target, failed)
+    headers = {"x-splitlane-lane": str(plan.decision.lane), "x-splitlane-upstream": target.label}
     if request.stream:
         body = _stream(surface, request, first, events, on_finish)
-        return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamingResponse(body, media_type="text/event-stream", headers={**SSE_HEADERS, **headers})
     builder = ResponseBuilder()
     async with aclosing(events):
         builder.feed(first)
@@ -78,7 +127,9 @@ async def run_turn(
     response = builder.build()
     if on_finish is not None:
         await on_finish(response)
-    return Response(orjson.dumps(surface.encode_response(request, response)), media_type="application/json")
+    return Response(
+        orjson.dumps(surface.encode_response(request, response)), media_type="application/json", headers=headers
+    )
 
 
 async def _stream(

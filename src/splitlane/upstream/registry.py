@@ -1,4 +1,4 @@
-"""Builds the configured upstreams."""
+"""Builds one upstream adapter from its config."""
 
 from __future__ import annotations
 
@@ -21,7 +21,3 @@ def build_upstream(name: str, upstream: UpstreamConfig, config: Config) -> Upstr
             from splitlane.upstream.local.adapter import LocalUpstream  # loads llama.cpp only if used
 
             return LocalUpstream(name, upstream, config.default_max_tokens)
-
-
-def build_upstreams(config: Config) -> dict[str, Upstream]:
-    return {name: build_upstream(name, upstream, config) for name, upstream in config.upstreams.items()}

@@ -35,5 +35,4 @@ class ChatSurface:
 async def create(request: Request, services: Services) -> Response:
     body = validate(ChatBody, await read_json(request, services.config.max_body_bytes))
     canonical = decode_request(body, client_headers(request))
-    route = services.routes.resolve(body.model)
-    return await run_turn(ChatSurface(), route.upstream, route.model, canonical)
+    return await run_turn(ChatSurface(), services, canonical)

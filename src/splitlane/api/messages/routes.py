@@ -35,13 +35,12 @@ class MessagesSurface:
 async def create(request: Request, services: Services) -> Response:
     body = validate(MessagesBody, await read_json(request, services.config.max_body_bytes))
     canonical = decode_request(body, client_headers(request))
-    route = services.routes.resolve(body.model)
-    return await run_turn(MessagesSurface(), route.upstream, route.model, canonical)
+    return await run_turn(MessagesSurface(), services, canonical)
 
 
 async def count_tokens(request: Request, services: Services) -> Response:
     body = validate(CountTokensBody, await read_json(request, services.config.max_body_bytes))
     canonical = decode_request(body, client_headers(request))
-    route = services.routes.resolve(body.model)
-    tokens = await route.upstream.count_tokens(canonical.with_model(route.model))
+    target = services.planner.plan(canonical, observe=False).targets[0]
+    tokens = await target.replica.upstream.count_tokens(canonical.with_model(target.model))
     return Response(orjson.dumps({"input_tokens": tokens}), media_type="application/json")

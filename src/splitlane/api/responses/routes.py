@@ -73,14 +73,13 @@ async def create(request: Request, services: Services) -> Response:
         history = previous.conversation + history
     canonical = decode_request(body, history, client_headers(request))
     ctx.custom_tools = tuple(canonical.extensions.get("custom_tools", ()))
-    route = services.routes.resolve(body.model)
 
     async def store(response: ChatResponse) -> None:
         if body.store:
             stored = encode_response(ctx, response.parts, _finish(response))
             await services.responses.put(stored, history + stored["output"])
 
-    return await run_turn(surface, route.upstream, route.model, canonical, store)
+    return await run_turn(surface, services, canonical, store)
 
 
 async def retrieve(request: Request, services: Services) -> Response:

@@ -1,0 +1,125 @@
+"""What the clients themselves say about the turn: plan-mode markers and background work.
+
+Markers are read from the end of the conversation: the latest one decides (reminders persist in
+older turns). Sources: ../shared/PROTOCOLS.md §4 (Codex, Claude Code, Cline legacy and SDK,
+OpenCode). Matching is case-insensitive on several variants, since prompt texts change between
+client versions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from splitlane.core.lanes import Lane
+from splitlane.core.parts import Message, Role, TextPart, ToolResultPart
+from splitlane.core.request import ChatRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    lane: Lane
+    name: str
+    pattern: re.Pattern[str]
+
+
+def _m(lane: Lane, name: str, pattern: str) -> Marker:
+    return Marker(lane, name, re.compile(pattern, re.IGNORECASE | re.DOTALL))
+
+
+MODE_MARKERS = (
+    # Codex collaboration modes (developer message; the last block wins)
+    _m(
+        Lane.PLAN,
+        "codex <collaboration_mode> Plan",
+        r"<collaboration_mode>\s*(?:# Plan Mode|# Collaboration Mode: Plan)",
+    ),
+    _m(Lane.ACT, "codex <collaboration_mode> Default", r"<collaboration_mode>\s*# Collaboration Mode: Default"),
+    # Claude Code plan-mode reminders, exit and plan approval
+    _m(
+        Lane.PLAN,
+        "claude-code plan mode is active",
+        r"Plan mode is active\.|## Plan File Info:|## Re-entering Plan Mode",
+    ),
+    _m(Lane.ACT, "claude-code exited plan mode", r"## Exited Plan Mode|You have exited plan mode"),
+    _m(Lane.ACT, "claude-code plan approved", r"User has approved your plan"),
+    # Cline (legacy extension): environment_details mode line
+    _m(Lane.PLAN, "cline # Current Mode PLAN MODE", r"# Current Mode\s*\n\s*PLAN MODE"),
+    _m(Lane.ACT, "cline # Current Mode ACT MODE", r"# Current Mode\s*\n\s*ACT MODE"),
+    # Cline (SDK): user input wrapper and mode switch notice
+    _m(Lane.PLAN, 'cline <user_input mode="plan">', r'<user_input mode="plan">'),
+    _m(Lane.ACT, 'cline <user_input mode="act">', r'<user_input mode="(?:act|yolo)">'),
+    _m(Lane.ACT, "cline mode notice plan->act", r"<mode_notice>[^<]*switched from plan mode to act mode"),
+    _m(Lane.PLAN, "cline mode notice act->plan", r"<mode_notice>[^<]*switched from act mode to plan mode"),
+    # OpenCode reminders
+    _m(
+        Lane.PLAN,
+        "opencode plan reminder",
+        r"<system-reminder>.*?(?:Plan Mode - System Reminder|Plan mode ACTIVE|Plan mode is active)",
+    ),
+    _m(Lane.ACT, "opencode switched to build", r"operational mode has changed from plan to build|Plan mode has ended"),
+)
+
+# System-prompt markers (Cline SDK states plan mode only in the system prompt while it is on).
+SYSTEM_MARKERS = (_m(Lane.PLAN, "cline system prompt # Plan Mode", r"# Plan Mode\s.*?You are in Plan mode\."),)
+
+BACKGROUND_MARKERS = (
+    _m(
+        Lane.BACKGROUND,
+        "title request",
+        r"Generate a title for this conversation|write a \d+-\d+ word title|"
+        r"generate a (?:concise |short )?title",
+    ),
+    _m(
+        Lane.BACKGROUND,
+        "summary/compaction request",
+        r"Summarize (?:this|the) (?:coding )?conversation|"
+        r"create a detailed summary of the conversation|Your task is to create a detailed summary",
+    ),
+    _m(Lane.BACKGROUND, "warmup request", r"^\s*Warmup\s*$"),
+    _m(Lane.BACKGROUND, "command safety check", r"<policy_spec>"),
+)
+BACKGROUND_MODELS = re.compile(r"haiku|small", re.IGNORECASE)
+
+
+def _texts(message: Message) -> list[str]:
+    out: list[str] = []
+    for part in message.parts:
+        if isinstance(part, TextPart | ToolResultPart):
+            out.append(part.text)
+    return out
+
+
+def latest_mode_marker(request: ChatRequest) -> Marker | None:
+    """The last mode marker in the conversation (scanning messages, and text within them, from the end)."""
+    for message in reversed(request.messages):
+        if message.role is Role.ASSISTANT or (message.role is Role.SYSTEM and message is request.messages[0]):
+            continue
+        text = "\n".join(_texts(message))
+        best: tuple[int, Marker] | None = None
+        for marker in MODE_MARKERS:
+            for found in marker.pattern.finditer(text):
+                if best is None or found.start() > best[0]:
+                    best = (found.start(), marker)
+        if best is not None:
+            return best[1]
+    system = request.messages[0] if request.messages and request.messages[0].role is Role.SYSTEM else None
+    if system is not None:
+        return next((m for m in SYSTEM_MARKERS if m.pattern.search(system.text)), None)
+    return None
+
+
+def background_reason(request: ChatRequest) -> str | None:
+    subagent = request.headers.get("x-openai-subagent")
+    if subagent:
+        return f"codex x-openai-subagent: {subagent}"
+    if BACKGROUND_MODELS.search(request.model):
+        return f"small-model id '{request.model}'"
+    if request.tools:
+        return None
+    last_user = next((m for m in reversed(request.messages) if m.role is Role.USER), None)
+    if last_user is None:
+        return None
+    text = "\n".join(_texts(last_user))
+    marker = next((m for m in BACKGROUND_MARKERS if m.pattern.search(text)), None)
+    return f"{marker.name} without tools" if marker else None

@@ -1,0 +1,105 @@
+"""Route planning: alias + lane -> ordered targets (primary, then fallbacks), each on the replica
+that holds the session's prefix cache, filtered by the data-residency policy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from splitlane.config import Config, ModelConfig
+from splitlane.core.errors import ModelNotFound, PermissionDenied
+from splitlane.core.lanes import Lane
+from splitlane.core.request import ChatRequest
+from splitlane.routing.affinity import pick
+from splitlane.routing.classify import classify, split_model
+from splitlane.routing.lanes import Decision
+from splitlane.routing.replicas import Replica
+from splitlane.sessions.identify import SessionId, identify
+from splitlane.sessions.state import SessionStore
+
+# Which lane's target serves a lane the alias does not name.
+LANE_STAND_INS = {
+    Lane.PLAN: (Lane.PLAN, Lane.ACT),
+    Lane.ACT: (Lane.ACT, Lane.PLAN),
+    Lane.BACKGROUND: (Lane.BACKGROUND, Lane.ACT, Lane.PLAN),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    upstream_name: str
+    replica: Replica
+    model: str
+    first_byte_timeout_s: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.upstream_name}/{self.model}"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    alias: str
+    decision: Decision
+    session: SessionId
+    targets: tuple[Target, ...]
+    excluded: tuple[str, ...] = ()  # targets the residency policy removed, with why
+
+
+class Planner:
+    def __init__(self, config: Config, replicas: Mapping[str, Sequence[Replica]]) -> None:
+        self.config = config
+        self.replicas = replicas
+        self.sessions = SessionStore(config.max_sessions)
+        self._cooldown_until: dict[str, float] = {}
+
+    def aliases(self) -> list[str]:
+        return sorted(self.config.models)
+
+    def plan(self, request: ChatRequest, observe: bool = True) -> RoutePlan:
+        """Route one turn. ``observe=False`` (count_tokens, route explain) leaves session state alone."""
+        alias, explicit = split_model(self.config, request.model)
+        model = self.config.models.get(alias)
+        if model is None or (model.alias is not None and explicit is None):
+            raise ModelNotFound(request.model, self.aliases())
+        session = identify(request)
+        state = self.sessions.get(session.key) if observe else replace(self.sessions.peek(session.key))
+        decision = classify(self.config, request, explicit, state)
+        labels = [self._lane_target(alias, model, decision.lane), *model.fallbacks]
+        targets, excluded = self._allowed(alias, model, list(dict.fromkeys(labels)), session)
+        targets.sort(key=lambda t: self._cooldown_until.get(t.replica.url, 0.0) > time.monotonic())
+        return RoutePlan(alias, decision, session, tuple(targets), tuple(excluded))
+
+    def cool_down(self, target: Target, seconds: float) -> None:
+        """Retry-After: try this replica last until the time has passed."""
+        self._cooldown_until[target.replica.url] = time.monotonic() + seconds
+
+    def _lane_target(self, alias: str, model: ModelConfig, lane: Lane) -> str:
+        if not model.lanes:
+            return f"{model.upstream}/{model.model or alias}"
+        lanes: dict[str, str] = {str(k): v for k, v in model.lanes.items()}
+        return next(lanes[stand_in] for stand_in in LANE_STAND_INS[lane] if stand_in in lanes)
+
+    def _allowed(
+        self, alias: str, model: ModelConfig, labels: list[str], session: SessionId
+    ) -> tuple[list[Target], list[str]]:
+        allowed = model.allowed_regions if model.allowed_regions is not None else self.config.allowed_regions
+        targets: list[Target] = []
+        excluded: list[str] = []
+        for label in labels:
+            name, upstream_model = label.split("/", 1)
+            upstream = self.config.upstreams[name]
+            if allowed is not None and upstream.region not in allowed:
+                excluded.append(f"{label} (region {upstream.region or 'unset'})")
+                continue
+            replicas = self.replicas[name]
+            replica = replicas[pick(session.key, [r.url for r in replicas])]
+            targets.append(Target(name, replica, upstream_model, upstream.first_byte_timeout_s))
+        if not targets:
+            raise PermissionDenied(
+                f"data residency: model '{alias}' may only use upstreams in regions {sorted(allowed or [])}; "
+                f"every route would leave them: {', '.join(excluded)}",
+                code="residency_violation",
+            )
+        return targets, excluded
