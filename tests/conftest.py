@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import openai
@@ -61,3 +63,10 @@ def oai(gateway: str) -> openai.OpenAI:
 @pytest.fixture
 def ant(gateway: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=gateway, api_key="test-key", max_retries=0, timeout=60)
+
+
+@contextmanager
+def gateway_with(config: dict[str, Any], data_dir: Path) -> Iterator[str]:
+    """A gateway of its own, for tests that need a particular config."""
+    with serve(create_app(Config.model_validate({"data_dir": data_dir, **config}))) as url:
+        yield url

@@ -97,10 +97,17 @@ class FakeProvider:
             return _error(kind, 500, "internal failure upstream")
         if scenario == "status429":
             return _error(kind, 429, "slow down", {"retry-after": "7"})
+        if scenario == "stall":  # headers only after a long silence
+            await asyncio.sleep(5)
+        if scenario == "drop":
+            text = (FIXTURES / kind / "text.sse").read_bytes()
+            return StreamingResponse(_dropping(text), media_type="text/event-stream")
         if scenario == "slow":
             return StreamingResponse(self._slow(request), media_type="text/event-stream")
         if _has_tool_result(kind, recorded.body):
             scenario = "tool_final"
+        if scenario == "stall":
+            scenario = "text"
         data = (FIXTURES / kind / f"{scenario}.sse").read_bytes()
         return StreamingResponse(_chunks(data), media_type="text/event-stream")
 
@@ -127,6 +134,13 @@ def _error(kind: str, status: int, message: str, headers: dict[str, str] | None 
     else:
         body = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _dropping(data: bytes) -> AsyncIterator[bytes]:
+    """Half of a stream, then the connection dies."""
+    yield data[: len(data) // 2]
+    await asyncio.sleep(0.05)
+    raise ConnectionResetError("fake upstream died mid-stream")
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:

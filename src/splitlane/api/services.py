@@ -39,6 +39,10 @@ class Services:
     @classmethod
     async def start(cls, config: Config) -> Services:
         replicas = build_replicas(config)
+        for replica in (r for rs in replicas.values() for r in rs):
+            warm = getattr(replica.upstream, "warm", None)
+            if warm is not None:
+                warm()  # the embedded model loads in its own thread while the server starts
         database = open_engine(sqlite_url(config.db_path))
         responses = ResponseStore(database)
         await responses.start()

@@ -28,7 +28,18 @@ class LocalUpstream:
     def __init__(self, name: str, config: UpstreamConfig, default_max_tokens: int = 4096) -> None:
         self.name = name
         self.default_max_tokens = default_max_tokens
-        self.engine = Engine(partial(_load, config))
+        self.config = config
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine thread, started (and the model loading) on first use or by ``warm``."""
+        if self._engine is None:
+            self._engine = Engine(partial(_load, self.config))
+        return self._engine
+
+    def warm(self) -> None:
+        self.engine  # noqa: B018 - starts loading the model in the engine thread
 
     async def _prompt(self, request: ChatRequest) -> str:
         runner = await self.engine.runner()
@@ -87,4 +98,5 @@ class LocalUpstream:
         return len(await asyncio.to_thread(runner.tokenize, text))
 
     async def aclose(self) -> None:
-        self.engine.close()
+        if self._engine is not None:
+            self._engine.close()
