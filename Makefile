@@ -1,11 +1,11 @@
 # Two commands set everything up on a fresh machine:
 #   make serve   installs into .venv and starts the gateway on the embedded model (no keys, no config)
-#   make test    installs into .venv and runs lint, types and the whole test suite
+#   make test    installs into .venv (and the agent CLIs into .agents) and runs lint, types and all tests
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint install
+.PHONY: serve test lint install agents
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,5 +23,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint agents
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The real agent CLIs the end-to-end tests drive, at pinned versions (npm registry).
+AGENTS := .agents
+CODEX_VERSION := 0.169.0
+CLAUDE_CODE_VERSION := 2.1.330
+
+agents: $(AGENTS)/.installed
+
+$(AGENTS)/.installed: Makefile
+	mkdir -p $(AGENTS)
+	npm install --prefix $(AGENTS) --no-audit --no-fund --loglevel=error \
+		@openai/codex@$(CODEX_VERSION) @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	touch $@

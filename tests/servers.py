@@ -102,6 +102,12 @@ class FakeProvider:
         if scenario == "drop":
             text = (FIXTURES / kind / "text.sse").read_bytes()
             return StreamingResponse(_dropping(text), media_type="text/event-stream")
+        if scenario == "agent" and kind == "openai_chat":
+            return StreamingResponse(_chunks(agent_turn(recorded.body)), media_type="text/event-stream")
+        if scenario == "agent_plan" and kind == "openai_chat":
+            return StreamingResponse(
+                _chunks(chat_stream([{"content": AGENT_PLAN}], "stop")), media_type="text/event-stream"
+            )
         if scenario == "slow":
             return StreamingResponse(self._slow(request), media_type="text/event-stream")
         if _has_tool_result(kind, recorded.body):
@@ -158,4 +164,70 @@ def _has_tool_result(kind: str, body: dict[str, Any]) -> bool:
     return any(
         isinstance(m.get("content"), list) and any(b.get("type") == "tool_result" for b in m["content"])
         for m in body.get("messages", [])
+    )
+
+
+# ---------------------------------------------------------------- a scripted agent provider
+AGENT_FILE = "created.txt"
+AGENT_CONTENT = "hello from splitlane"
+AGENT_FINAL = f"Done: I wrote {AGENT_FILE}."
+AGENT_PLAN = f"Plan: 1. write {AGENT_FILE} with printf. 2. check it."
+
+
+def _shell_call(tools: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """A call that creates AGENT_FILE, for whichever shell or write tool the agent offers."""
+    names = {(t.get("function") or {}).get("name"): t for t in tools}
+    command = f"printf '{AGENT_CONTENT}' > {AGENT_FILE}"
+    if "exec_command" in names:  # Codex
+        return "exec_command", {"cmd": command}
+    for name in ("Bash", "bash", "shell"):  # Claude Code, OpenCode
+        if name in names:
+            return name, {"command": command}
+    raise ValueError(f"no shell tool among {sorted(n for n in names if n)}")
+
+
+def chat_stream(deltas: list[dict[str, Any]], finish: str, prompt_tokens: int = 100) -> bytes:
+    """An OpenAI Chat Completions stream in the provider's exact shape (as in tests/fixtures)."""
+    base = {
+        "id": "chatcmpl-agent",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": "agent",
+        "system_fingerprint": "fp_fx",
+    }
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": d, "logprobs": None, "finish_reason": None}], "usage": None}
+        for d in [{"role": "assistant", "content": "", "refusal": None}, *deltas]
+    ]
+    chunks.append(
+        {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish}], "usage": None}
+    )
+    chunks.append(
+        {
+            **base,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": 12,
+                "total_tokens": prompt_tokens + 12,
+                "prompt_tokens_details": {"cached_tokens": 0},
+            },
+        }
+    )
+    return b"".join(b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+
+
+def agent_turn(body: dict[str, Any]) -> bytes:
+    """A new instruction: call a tool that writes AGENT_FILE. A tool result: a final message."""
+    messages = body.get("messages") or [{}]
+    if messages[-1].get("role") == "tool" or not body.get("tools"):
+        return chat_stream([{"content": AGENT_FINAL}], "stop")
+    name, arguments = _shell_call(body["tools"])
+    call = {"index": 0, "id": "call_agent1", "type": "function", "function": {"name": name, "arguments": ""}}
+    return chat_stream(
+        [
+            {"tool_calls": [call]},
+            {"tool_calls": [{"index": 0, "function": {"arguments": orjson.dumps(arguments).decode()}}]},
+        ],
+        "tool_calls",
     )

@@ -42,6 +42,8 @@ class UpstreamConfig(_Strict):
     model_path: Path | None = None  # default: the packaged Gemma 3 270M Q4_K_M
     n_ctx: int = 8192
     n_threads: int | None = None
+    max_output_tokens: int | None = None  # local only: a cap on any request's max tokens
+    stop: list[str] = Field(default_factory=list)  # local only: stop strings added to every request
 
     @model_validator(mode="after")
     def _needs_base_url(self) -> UpstreamConfig:

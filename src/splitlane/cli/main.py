@@ -11,6 +11,7 @@ import uvicorn
 
 from splitlane.api.app import create_app
 from splitlane.cli.route import route_app, run_explain
+from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
 from splitlane.core.errors import SplitlaneError
 
@@ -47,6 +48,47 @@ def _load(path: Path | None) -> Config:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
+
+
+@app.command()
+def setup(
+    client: Annotated[str, typer.Argument(help="codex | claude-code | cline | opencode")],
+    alias: Annotated[str, typer.Option(help="the splitlane model alias to use")] = "local",
+    url: Annotated[str, typer.Option(help="where splitlane listens")] = "http://127.0.0.1:8080",
+    key_env: Annotated[str, typer.Option(help="environment variable the client reads the key from")] = (
+        "SPLITLANE_API_KEY"
+    ),
+    write: Annotated[bool, typer.Option("--write", help="write the settings file after showing the diff")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="with --write: do not ask")] = False,
+) -> None:
+    """Print (or write) the settings that point an agent at this gateway."""
+    try:
+        plan = plan_setup(client, alias, url, key_env, Path.home(), Path.cwd())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="CLIENT") from exc
+    if not plan.files:
+        typer.echo(plan.instructions)
+        if write:
+            typer.echo("error: Cline's settings cannot be written from outside its UI", err=True)
+            raise typer.Exit(1)
+        return
+    if not write:
+        for change in plan.files:
+            typer.echo(f"# {change.path}\n{change.new}")
+        typer.echo(f"# then:\n{plan.instructions}")
+        return
+    changes = [c for c in plan.files if c.diff()]
+    if not changes:
+        typer.echo("the settings already point at splitlane; nothing to change")
+        return
+    typer.echo("".join(c.diff() for c in changes))
+    if not yes and not typer.confirm(f"write {', '.join(str(c.path) for c in changes)}?"):
+        raise typer.Exit(1)
+    for change in changes:
+        change.path.parent.mkdir(parents=True, exist_ok=True)
+        change.path.write_text(change.new, encoding="utf-8")
+        typer.echo(f"wrote {change.path}")
+    typer.echo(f"then:\n{plan.instructions}")
 
 
 @app.command()

@@ -50,14 +50,17 @@ class LocalUpstream:
         sampling = request.sampling
         job = Job(
             prompt=await self._prompt(request),
-            max_tokens=request.max_output_tokens or self.default_max_tokens,
+            max_tokens=min(
+                request.max_output_tokens or self.default_max_tokens,
+                self.config.max_output_tokens or self.default_max_tokens * 64,
+            ),
             sampling=SamplingParams(
                 temperature=1.0 if sampling.temperature is None else sampling.temperature,
                 top_p=0.95 if sampling.top_p is None else sampling.top_p,
                 top_k=64 if sampling.top_k is None else sampling.top_k,
                 seed=sampling.seed,
             ),
-            stops=request.stop,
+            stops=(*request.stop, *self.config.stop),
             json_schema=schema,
         )
         parser = toolcalls.ToolCallParser(prompt.tools_enabled(request), forced=schema is not None)

@@ -1,0 +1,212 @@
+"""The real agent CLIs (from npm, pinned in the Makefile) against `splitlane serve`.
+
+Each CLI is configured by `splitlane setup <client> --write` in a temporary home, so the test
+also checks that what setup writes is what the client reads. The upstream is a scripted fake
+provider on loopback: a new instruction gets a shell tool call that writes a file, a tool result
+gets a final message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from typer.testing import CliRunner
+
+from splitlane.api.app import create_app
+from splitlane.cli.main import app as cli
+from splitlane.config import Config
+from tests.servers import AGENT_CONTENT, AGENT_FILE, AGENT_FINAL, AGENT_PLAN, FakeProvider, serve
+
+BIN = Path(os.environ.get("SPLITLANE_AGENTS_BIN", Path(__file__).parents[2] / ".agents" / "node_modules" / ".bin"))
+pytestmark = pytest.mark.skipif(
+    not (BIN / "codex").exists() or not (BIN / "claude").exists(),
+    reason=f"agent CLIs not installed in {BIN}: `make agents` installs them (needs npm)",
+)
+
+
+class Gateway:
+    def __init__(self, app: Starlette, url: str) -> None:
+        self.app = app
+        self.url = url
+
+    def routed(self) -> list[Any]:
+        return list(self.app.state.services.routed)
+
+
+@pytest.fixture
+def gateway(provider: tuple[FakeProvider, str], tmp_path: Path) -> Iterator[Gateway]:
+    _, url = provider
+    config = Config.model_validate(
+        {
+            "data_dir": tmp_path / "data",
+            "upstreams": {
+                "planner": {"kind": "openai_chat", "base_url": url + "/v1"},
+                # the same fake under another host name, so requests show which upstream they took
+                "executor": {"kind": "openai_chat", "base_url": url.replace("127.0.0.1", "localhost") + "/v1"},
+            },
+            "models": {
+                "agent": {"upstream": "executor", "model": "agent"},
+                "coder": {
+                    "lanes": {"plan": "planner/agent_plan", "act": "executor/agent", "background": "executor/agent"}
+                },
+            },
+        }
+    )
+    app = create_app(config)
+    with serve(app) as gateway_url:
+        yield Gateway(app, gateway_url)
+
+
+def setup_client(client: str, alias: str, gateway: Gateway, home: Path, cwd: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["setup", client, "--alias", alias, "--url", gateway.url, "--write", "--yes"],
+        env={"HOME": str(home), "CODEX_HOME": str(home / ".codex")},
+    )
+    assert result.exit_code == 0, result.output
+
+
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    return path
+
+
+def run(argv: list[str], cwd: Path, home: Path, extra_env: dict[str, str] | None = None) -> str:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "CODEX_HOME": str(home / ".codex"),
+        "SPLITLANE_API_KEY": "unused",
+        "ANTHROPIC_AUTH_TOKEN": "unused",
+        "IS_SANDBOX": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        **(extra_env or {}),
+    }
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, f"{argv[0]} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def hosts(fake: FakeProvider) -> list[str]:
+    return [r.headers["host"].split(":")[0] for r in fake.requests]
+
+
+def codex(prompt: str, cwd: Path, home: Path, *extra: str) -> str:
+    return run(
+        [
+            str(BIN / "codex"),
+            "exec",
+            "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox",
+            *extra,
+            prompt,
+        ],
+        cwd,
+        home,
+    )
+
+
+def claude(prompt: str, cwd: Path, home: Path, *extra: str) -> str:
+    return run([str(BIN / "claude"), "-p", prompt, *extra], cwd, home)  # the prompt before variadic flags
+
+
+def test_codex_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("codex", "agent", gateway, home, work)
+    out = codex("Create created.txt", work, home)
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT  # the agent executed the tool call
+    assert AGENT_FINAL in out  # the final text reached the CLI's output
+    turns = gateway.routed()
+    assert len(turns) == 2
+    assert len({t.session for t in turns}) == 1
+    assert turns[0].session.startswith(("session_id:", "prompt_cache_key:"))
+    assert [t.lane for t in turns] == ["act", "act"]
+
+
+def test_claude_code_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("claude-code", "agent", gateway, home, work)
+    out = claude("Create created.txt", work, home, "--dangerously-skip-permissions")
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    turns = [t for t in gateway.routed() if t.lane != "background"]
+    assert len(turns) == 2
+    assert len({t.session for t in turns}) == 1
+    assert turns[0].session.startswith("x-claude-code-session-id:")
+
+
+def test_claude_code_plan_and_act_go_to_different_upstreams(
+    gateway: Gateway, fake: FakeProvider, tmp_path: Path
+) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("claude-code", "coder", gateway, home, work)  # opusplan: plan mode -> coder:plan, else coder:act
+    planned = claude("Plan how to create created.txt", work, home, "--permission-mode", "plan")
+    assert AGENT_PLAN in planned
+    assert not (work / AGENT_FILE).exists()
+    assert set(hosts(fake)) == {"127.0.0.1"}  # planning turns: the planner upstream only
+    fake.requests.clear()
+    claude("Now do it", work, home, "--continue", "--dangerously-skip-permissions")
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert set(hosts(fake)) == {"localhost"}  # execution turns: the executor upstream only
+    lanes = [t.lane for t in gateway.routed()]
+    assert lanes[0] == "plan"
+    assert lanes[-2:] == ["act", "act"]
+
+
+def test_codex_plan_and_act_profiles_go_to_different_upstreams(
+    gateway: Gateway, fake: FakeProvider, tmp_path: Path
+) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("codex", "coder", gateway, home, work)
+    planned = codex("Plan how to create created.txt", work, home, "--profile", "splitlane-plan")
+    assert AGENT_PLAN in planned
+    assert set(hosts(fake)) == {"127.0.0.1"}
+    fake.requests.clear()
+    codex("Create created.txt", work, home, "--profile", "splitlane-act")
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert set(hosts(fake)) == {"localhost"}
+    assert [t.lane for t in gateway.routed()] == ["plan", "act", "act"]
+
+
+@pytest.fixture
+def engine_gateway(tmp_path: Path) -> Iterator[Gateway]:
+    """The embedded Gemma 3 270M. It rarely ends a turn by itself, so every reply stops at its first
+    blank line (the upstream's `stop` setting) instead of running into the token cap."""
+    config = Config.model_validate(
+        {
+            "data_dir": tmp_path / "data",
+            "default_max_tokens": 256,
+            "upstreams": {"local": {"kind": "local", "n_ctx": 32768, "max_output_tokens": 256, "stop": ["\n\n"]}},
+            "models": {"local": {"upstream": "local"}},
+        }
+    )
+    app = create_app(config)
+    with serve(app) as url:
+        yield Gateway(app, url)
+
+
+def test_codex_session_on_the_embedded_engine(engine_gateway: Gateway, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("codex", "local", engine_gateway, home, work)
+    codex("Say hi", work, home)  # exit status 0: every turn's stream parsed and completed
+    turns = engine_gateway.routed()
+    assert turns
+    assert all(t.target == "local/local" for t in turns)
+
+
+def test_claude_code_session_on_the_embedded_engine(engine_gateway: Gateway, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("claude-code", "local", engine_gateway, home, work)
+    # Claude Code's full prompt is ~20K tokens (minutes of prefill on two cores): a short one here
+    claude("Say hi", work, home, "--bare", "--system-prompt", "You are a helpful assistant.", "--tools", "Bash")
+    turns = engine_gateway.routed()
+    assert turns
+    assert all(t.target == "local/local" for t in turns)
