@@ -35,7 +35,9 @@ class UpstreamConfig(_Strict):
     connect_timeout_s: float = 10.0
     idle_timeout_s: float = 300.0  # longest silence between two chunks of a stream
     max_connections: int = 256
-    first_byte_timeout_s: float = 120.0  # no first event by then: fall back (before anything reached the client)
+    # No first event by then: fall back (before anything reached the client). Default: 120 s for
+    # remote upstreams; none for the embedded engine, whose cold prefill of a long prompt takes minutes.
+    first_byte_timeout_s: float | None = None
     replicas: list[str] = Field(default_factory=list)  # several base URLs; sessions stick to one (affinity)
     region: str | None = None  # for data-residency policies (allowed_regions)
     # local engine only
@@ -50,6 +52,12 @@ class UpstreamConfig(_Strict):
         if self.kind != "local" and not (self.base_url or self.replicas):
             raise ValueError(f"an upstream of kind '{self.kind}' needs base_url or replicas")
         return self
+
+    @property
+    def first_byte_timeout(self) -> float | None:
+        if self.first_byte_timeout_s is not None:
+            return self.first_byte_timeout_s
+        return None if self.kind == "local" else 120.0
 
     def replica_urls(self) -> list[str | None]:
         """One entry per replica (the local engine is one replica without a URL)."""

@@ -86,7 +86,7 @@ async def open_stream(
             last = UpstreamProtocolError(f"upstream '{target.upstream_name}' sent an empty stream")
         except TimeoutError:
             last = UpstreamTimeout(
-                f"upstream '{target.upstream_name}' sent nothing within {target.first_byte_timeout_s:g} s"
+                f"upstream '{target.upstream_name}' sent nothing within {target.first_byte_timeout_s} s"
             )
         except RETRYABLE as exc:
             last = exc

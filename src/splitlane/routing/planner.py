@@ -31,7 +31,7 @@ class Target:
     upstream_name: str
     replica: Replica
     model: str
-    first_byte_timeout_s: float
+    first_byte_timeout_s: float | None
 
     @property
     def label(self) -> str:
@@ -95,7 +95,7 @@ class Planner:
                 continue
             replicas = self.replicas[name]
             replica = replicas[pick(session.key, [r.url for r in replicas])]
-            targets.append(Target(name, replica, upstream_model, upstream.first_byte_timeout_s))
+            targets.append(Target(name, replica, upstream_model, upstream.first_byte_timeout))
         if not targets:
             raise PermissionDenied(
                 f"data residency: model '{alias}' may only use upstreams in regions {sorted(allowed or [])}; "
