@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-UpstreamKind = Literal["openai_chat", "openai_responses", "anthropic", "local"]
+UpstreamKind = Literal["openai_chat", "openai_responses", "anthropic", "local", "sim"]
 LaneName = Literal["plan", "act", "background"]
 
 DEFAULT_ALIAS = "local"
@@ -46,10 +46,22 @@ class UpstreamConfig(_Strict):
     n_threads: int | None = None
     max_output_tokens: int | None = None  # local only: a cap on any request's max tokens
     stop: list[str] = Field(default_factory=list)  # local only: stop strings added to every request
+    # sim only: a named timing profile, overrides of its parameters, a seed for its jitter
+    sim_profile: str = "fast"
+    sim: dict[str, str] = Field(default_factory=dict)
+    sim_seed: int | None = None
+
+    @model_validator(mode="after")
+    def _known_sim_profile(self) -> UpstreamConfig:
+        if self.kind == "sim":
+            from splitlane.upstream.sim.profile import load_profile  # pure data; no I/O
+
+            load_profile(self.sim_profile, self.sim)
+        return self
 
     @model_validator(mode="after")
     def _needs_base_url(self) -> UpstreamConfig:
-        if self.kind != "local" and not (self.base_url or self.replicas):
+        if self.kind not in ("local", "sim") and not (self.base_url or self.replicas):
             raise ValueError(f"an upstream of kind '{self.kind}' needs base_url or replicas")
         return self
 
@@ -57,7 +69,7 @@ class UpstreamConfig(_Strict):
     def first_byte_timeout(self) -> float | None:
         if self.first_byte_timeout_s is not None:
             return self.first_byte_timeout_s
-        return None if self.kind == "local" else 120.0
+        return None if self.kind in ("local", "sim") else 120.0
 
     def replica_urls(self) -> list[str | None]:
         """One entry per replica (the local engine is one replica without a URL)."""
@@ -113,6 +125,7 @@ class Config(_Strict):
     default_lane: LaneName = "act"
     allowed_regions: list[str] | None = None  # applies to every model without its own
     max_sessions: int = 10_000  # per-session routing state kept (least recently seen evicted)
+    catch_all: str | None = None  # an alias that serves model names no alias matches (else 404)
 
     @model_validator(mode="after")
     def _defaults_and_references(self) -> Config:
@@ -131,6 +144,9 @@ class Config(_Strict):
                         f"models.{alias}.{key} = '{target}': expected 'upstream/model' naming one of "
                         f"[upstreams] ({', '.join(self.upstreams)})"
                     )
+        if self.catch_all is not None and self.catch_all not in self.models:
+            raise ValueError(f"catch_all names '{self.catch_all}', which is not in [models]")
+        for alias, model in self.models.items():
             if model.alias is not None and (model.alias not in self.models or self.models[model.alias].alias):
                 raise ValueError(f"models.{alias}.alias names '{model.alias}', which is not a model with upstreams")
         return self

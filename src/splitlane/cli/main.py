@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from splitlane.api.app import create_app
 from splitlane.cli.route import route_app, run_explain
@@ -89,6 +91,37 @@ def setup(
         change.path.write_text(change.new, encoding="utf-8")
         typer.echo(f"wrote {change.path}")
     typer.echo(f"then:\n{plan.instructions}")
+
+
+@app.command()
+def sim(
+    profile: Annotated[str, typer.Option(help="frontier | fast | ultrafast | instant")] = "fast",
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a profile parameter: name=value")] = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 9100,
+    seed: Annotated[int | None, typer.Option(help="seed for the timing jitter")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+) -> None:
+    """Run a simulated upstream that speaks all three APIs with the timing of a profile."""
+    overrides = dict(item.split("=", 1) for item in set_ or [] if "=" in item)
+    if len(overrides) != len(set_ or []):
+        raise typer.BadParameter("expected name=value", param_hint="--set")
+    try:
+        settings = Config.model_validate(
+            {
+                "data_dir": Path(os.environ.get("SPLITLANE_HOME", "~/.splitlane")) / "sim",
+                "upstreams": {"sim": {"kind": "sim", "sim_profile": profile, "sim": overrides, "sim_seed": seed}},
+                "models": {"sim": {"upstream": "sim"}},
+                "catch_all": "sim",
+            }
+        )
+    except ValidationError as exc:
+        typer.echo(f"error: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(
+        f"splitlane sim ({profile}{', ' if overrides else ''}{', '.join(set_ or [])}) on http://{host}:{port}/v1"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, loop="uvloop", http="httptools")
 
 
 @app.command()

@@ -60,6 +60,8 @@ class Planner:
     def plan(self, request: ChatRequest, observe: bool = True) -> RoutePlan:
         """Route one turn. ``observe=False`` (count_tokens, route explain) leaves session state alone."""
         alias, explicit = split_model(self.config, request.model)
+        if alias not in self.config.models and self.config.catch_all is not None:
+            alias = self.config.catch_all
         model = self.config.models.get(alias)
         if model is None or (model.alias is not None and explicit is None):
             raise ModelNotFound(request.model, self.aliases())

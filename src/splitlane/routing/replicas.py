@@ -21,7 +21,7 @@ def build_replicas(config: Config) -> dict[str, list[Replica]]:
         replicas[name] = [
             Replica(
                 build_upstream(name, upstream.model_copy(update={"base_url": url, "replicas": []}), config),
-                url or "local",
+                url or upstream.kind,
             )
             for url in upstream.replica_urls()
         ]

@@ -17,6 +17,10 @@ def build_upstream(name: str, upstream: UpstreamConfig, config: Config) -> Upstr
             return OpenAIResponsesUpstream(name, upstream, config.default_max_tokens)
         case "anthropic":
             return AnthropicUpstream(name, upstream, config.default_max_tokens)
+        case "sim":
+            from splitlane.upstream.sim.adapter import SimUpstream
+
+            return SimUpstream(name, upstream, config.default_max_tokens)
         case "local":
             from splitlane.upstream.local.adapter import LocalUpstream  # loads llama.cpp only if used
 

@@ -1,0 +1,109 @@
+"""Upstream kind ``sim``: answers any request with filler text whose timing follows a profile.
+
+Per request: wait for a concurrency slot (queueing), then base latency + prefill of the prompt
+(tokens the session's previous prompt shares as a message prefix count at the cached rate), then
+output tokens at the decode rate, sent in chunks. Served through the ordinary surfaces, so one
+sim speaks all three APIs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections import OrderedDict
+from collections.abc import AsyncGenerator
+
+import orjson
+
+from splitlane.config import UpstreamConfig
+from splitlane.core.blocks import BlockWriter
+from splitlane.core.events import Event, StopReason, UsageUpdate
+from splitlane.core.parts import Message
+from splitlane.core.request import ChatRequest
+from splitlane.core.usage import Usage
+from splitlane.sessions.identify import identify
+from splitlane.upstream.estimate import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE, estimate_input_tokens
+from splitlane.upstream.sim.profile import SimProfile, load_profile
+
+FILLER = " tok"  # about one token each
+MAX_SESSIONS = 10_000
+
+
+def _message_key(message: Message) -> bytes:
+    return hashlib.blake2b(orjson.dumps([str(message.role), repr(message.parts)]), digest_size=8).digest()
+
+
+def _message_tokens(message: Message) -> int:
+    return TOKENS_PER_MESSAGE + len(repr(message.parts)) // CHARS_PER_TOKEN
+
+
+def schedule(
+    profile: SimProfile, input_tokens: int, cached_tokens: int, output_tokens: int
+) -> tuple[float, list[tuple[int, float]]]:
+    """Seconds until the first token (base latency + prefill, cached tokens at the cached rate), then
+    (tokens, delay before them) chunks: the first token ends prefill, the rest come at the decode rate."""
+    prefill_s = (input_tokens - cached_tokens) / profile.prefill_tps + cached_tokens / profile.cached_prefill_tps
+    per_chunk = max(1, round(profile.chunk_interval_s * profile.decode_tps))
+    chunks = [(1, 0.0)]
+    sent = 1
+    while sent < output_tokens:
+        n = min(per_chunk, output_tokens - sent)
+        chunks.append((n, n / profile.decode_tps))
+        sent += n
+    return profile.base_latency_s + prefill_s, chunks
+
+
+class SimUpstream:
+    kind = "sim"
+
+    def __init__(self, name: str, config: UpstreamConfig, default_max_tokens: int = 4096) -> None:
+        self.name = name
+        self.profile: SimProfile = load_profile(config.sim_profile, config.sim)
+        self._slots = asyncio.Semaphore(self.profile.concurrency)
+        self._prefixes: OrderedDict[str, list[bytes]] = OrderedDict()
+        self._random = random.Random(config.sim_seed)
+
+    def _cached_tokens(self, request: ChatRequest) -> int:
+        """Tokens of the longest message prefix this session's previous prompt shares."""
+        session = identify(request).key
+        keys = [_message_key(m) for m in request.messages]
+        previous = self._prefixes.pop(session, [])
+        self._prefixes[session] = keys
+        while len(self._prefixes) > MAX_SESSIONS:
+            self._prefixes.popitem(last=False)
+        shared = 0
+        for message, key, old in zip(request.messages, keys, previous, strict=False):
+            if key != old:
+                break
+            shared += _message_tokens(message)
+        return shared
+
+    def _jittered(self, seconds: float) -> float:
+        j = self.profile.jitter
+        return seconds * (1 + self._random.uniform(-j, j)) if j else seconds
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        profile = self.profile
+        input_tokens = estimate_input_tokens(request)
+        cached = min(self._cached_tokens(request), input_tokens)
+        output_tokens = max(1, request.max_output_tokens or profile.output_tokens)
+        first_s, chunks = schedule(profile, input_tokens, cached, output_tokens)
+        async with self._slots:
+            await asyncio.sleep(self._jittered(first_s))
+            yield UsageUpdate(Usage(input_tokens=input_tokens, cached_input_tokens=cached))
+            blocks = BlockWriter()
+            for tokens, delay_s in chunks:
+                if delay_s:
+                    await asyncio.sleep(self._jittered(delay_s))
+                for event in blocks.text(FILLER * tokens):
+                    yield event
+            final = Usage(input_tokens=input_tokens, output_tokens=output_tokens, cached_input_tokens=cached)
+            for event in blocks.finish(StopReason.END_TURN, final):
+                yield event
+
+    async def count_tokens(self, request: ChatRequest) -> int:
+        return estimate_input_tokens(request)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,51 @@
+"""Timing profiles for the simulated upstream: what a provider's latency looks like, in numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True, slots=True)
+class SimProfile:
+    base_latency_s: float  # request overhead before any prefill (network, scheduling)
+    prefill_tps: float  # uncached prompt tokens per second
+    cached_prefill_tps: float  # prompt tokens per second when the session's prefix cache holds them
+    decode_tps: float  # output tokens per second, per stream
+    jitter: float = 0.0  # each delay is multiplied by a uniform factor in [1 - jitter, 1 + jitter]
+    concurrency: int = 64  # streams served at once; later requests queue (the wait adds to TTFT)
+    output_tokens: int = 400  # reply length when the request sets no max tokens
+    chunk_interval_s: float = 0.02  # tokens are sent in chunks at most this often
+
+    def with_overrides(self, overrides: dict[str, str]) -> SimProfile:
+        known = {f.name: f.type for f in fields(self)}
+        values: dict[str, float | int] = {}
+        for key, raw in overrides.items():
+            if key not in known:
+                raise ValueError(f"unknown sim parameter '{key}' (known: {', '.join(known)})")
+            values[key] = int(raw) if key in ("concurrency", "output_tokens") else float(raw)
+        return replace(self, **values)  # type: ignore[arg-type]
+
+
+# Named profiles; numbers are orders of magnitude of today's hosted and self-hosted serving, to be
+# overridden for what-if questions (`--set decode_tps=1000`).
+PROFILES = {
+    "frontier": SimProfile(base_latency_s=0.6, prefill_tps=5_000, cached_prefill_tps=50_000, decode_tps=50),
+    "fast": SimProfile(base_latency_s=0.25, prefill_tps=20_000, cached_prefill_tps=200_000, decode_tps=150),
+    "ultrafast": SimProfile(base_latency_s=0.15, prefill_tps=40_000, cached_prefill_tps=400_000, decode_tps=1_000),
+    # near-instant: for gateway overhead and load tests
+    "instant": SimProfile(
+        base_latency_s=0.0,
+        prefill_tps=1e9,
+        cached_prefill_tps=1e9,
+        decode_tps=1e6,
+        concurrency=10_000,
+        output_tokens=64,
+        chunk_interval_s=0.0,
+    ),
+}
+
+
+def load_profile(name: str, overrides: dict[str, str] | None = None) -> SimProfile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown sim profile '{name}' (known: {', '.join(PROFILES)})")
+    return PROFILES[name].with_overrides(overrides or {})
