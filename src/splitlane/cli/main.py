@@ -12,6 +12,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from splitlane.api.app import create_app
+from splitlane.cli.bench import bench_app
 from splitlane.cli.route import route_app, run_explain
 from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
@@ -21,6 +22,7 @@ app = typer.Typer(help="splitlane: one endpoint for coding agents.", no_args_is_
 
 
 app.add_typer(route_app, name="route")
+app.add_typer(bench_app, name="bench")
 
 
 @app.callback()
