@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +38,7 @@ class Client:
         return getattr(self, f"_{self.surface}")(model, history, stream, tools, extra)
 
     def first_turn(self) -> list[Any]:
-        if self.surface == "responses":
-            return [{"role": "user", "content": QUESTION}]
-        return [{"role": "user", "content": QUESTION}]
+        return [{"role": "user", "content": QUESTION}]  # the same shape on every surface
 
     def tools(self) -> list[dict[str, Any]]:
         if self.surface == "responses":
@@ -99,8 +98,6 @@ class Client:
                 final = s.get_final_response()
         else:
             final = self.oai.responses.create(**kwargs)
-        import json
-
         calls = [(i.call_id, i.name, json.loads(i.arguments)) for i in final.output if i.type == "function_call"]
         reasoning = "".join(s.text for i in final.output if i.type == "reasoning" for s in i.summary)
         usage = final.usage
@@ -124,8 +121,6 @@ class Client:
                 final = s.get_final_completion()
         else:
             final = self.oai.chat.completions.create(**kwargs)
-        import json
-
         message = final.choices[0].message
         calls = [(c.id, c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls or []]
         usage = final.usage

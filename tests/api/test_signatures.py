@@ -33,6 +33,12 @@ def test_anthropic_signature_through_responses_surface(oai: openai.OpenAI, fake:
     }
 
 
+def follow_up(first: anthropic.types.Message) -> list[dict[str, object]]:
+    """The next turn on the Messages surface: the reply, replayed as the client stored it, and a question."""
+    replayed = [b.model_dump(exclude_none=True) for b in first.content]
+    return [QUESTION, {"role": "assistant", "content": replayed}, {"role": "user", "content": "And tomorrow?"}]
+
+
 def test_anthropic_signature_is_untouched_on_its_own_surface(ant: anthropic.Anthropic, fake: FakeProvider) -> None:
     first = ant.messages.create(model="anthropic:reasoning", max_tokens=256, messages=[QUESTION])
     thinking = first.content[0]
@@ -42,11 +48,7 @@ def test_anthropic_signature_is_untouched_on_its_own_surface(ant: anthropic.Anth
     ant.messages.create(
         model="anthropic:text",
         max_tokens=256,
-        messages=[
-            QUESTION,
-            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
-            {"role": "user", "content": "And tomorrow?"},
-        ],
+        messages=follow_up(first),
     )
     assert fake.last("anthropic").body["messages"][1]["content"][0]["signature"] == SIGNATURE
 
@@ -61,11 +63,7 @@ def test_openai_encrypted_reasoning_through_messages_surface(ant: anthropic.Anth
     ant.messages.create(
         model="openai_responses:text",
         max_tokens=256,
-        messages=[
-            QUESTION,
-            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
-            {"role": "user", "content": "And tomorrow?"},
-        ],
+        messages=follow_up(first),
     )
     sent = fake.last("openai_responses").body["input"]
     reasoning = next(i for i in sent if i["type"] == "reasoning")

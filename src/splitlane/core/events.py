@@ -80,10 +80,3 @@ class Finish:
 
 
 Event = BlockStart | TextDelta | ReasoningDelta | ToolArgsDelta | BlockEnd | UsageUpdate | Finish
-
-CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolArgsDelta, BlockStart)
-
-
-def is_content(event: Event) -> bool:
-    """True for events that carry content to the client (TTFT is measured at the first one)."""
-    return isinstance(event, CONTENT_EVENTS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from splitlane.core.errors import UpstreamProtocolError
@@ -97,10 +96,3 @@ class ResponseBuilder:
         if self.finish is None:
             raise UpstreamProtocolError("upstream stream ended before it finished")
         return ChatResponse(tuple(self.parts), self.finish.stop_reason, self.usage, self.finish.stop_sequence)
-
-
-async def collect(events: AsyncIterator[Event]) -> ChatResponse:
-    builder = ResponseBuilder()
-    async for event in events:
-        builder.feed(event)
-    return builder.build()

@@ -33,6 +33,3 @@ class SessionStore:
     def peek(self, key: str) -> SessionState:
         """The state without creating or refreshing it."""
         return self._states.get(key) or SessionState()
-
-    def __len__(self) -> int:
-        return len(self._states)

@@ -97,8 +97,7 @@ class LocalUpstream:
 
     async def count_tokens(self, request: ChatRequest) -> int:
         runner = await self.engine.runner()
-        text = templates.render(runner.metadata, prompt.turns(request))
-        return len(await asyncio.to_thread(runner.tokenize, text))
+        return len(await asyncio.to_thread(runner.tokenize, await self._prompt(request)))
 
     async def aclose(self) -> None:
         if self._engine is not None:
