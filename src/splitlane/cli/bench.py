@@ -1,33 +1,258 @@
-"""``splitlane bench``: session traces (convert now; replay against endpoints comes next)."""
+"""``splitlane bench``: replay agent sessions against endpoints side by side; convert and synthesize
+traces; sweep a simulated upstream's parameter; check the measurement against the simulator."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import webbrowser
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl, urlsplit
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from splitlane.bench.convert import swe_agent, tracelab
-from splitlane.bench.trace import write_trace
+from splitlane.bench import plots, report
+from splitlane.bench.convert import claude_code, swe_agent, tracelab
+from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptions, Target, TurnResult, parse_target
+from splitlane.bench.synthetic import PRESETS, generate
+from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
+from splitlane.cli.servers import serve_config, sim_settings
+from splitlane.config import load_config
 
-bench_app = typer.Typer(help="Session benchmarks on agent traces.", no_args_is_help=True)
-CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert}
+bench_app = typer.Typer(
+    help="Session benchmarks: replay agent traces against endpoints side by side.", invoke_without_command=True
+)
+CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
+console = Console()
+
+
+def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
+    pairs = dict(item.split("=", 1) for item in items if "=" in item)
+    if len(pairs) != len(items):
+        raise typer.BadParameter("expected name=value", param_hint=option)
+    return pairs
+
+
+def load_sessions(trace: str, seed: int, sessions: int | None) -> list[Session]:
+    """A trace file, or ``synthetic:PRESET`` generated on the fly."""
+    if trace.startswith("synthetic:"):
+        preset = trace.split(":", 1)[1]
+        if preset not in PRESETS:
+            raise typer.BadParameter(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})", param_hint="--trace")
+        spec = PRESETS[preset]
+        if sessions is not None:
+            spec = spec.with_overrides({"sessions": str(sessions)})
+        return generate(spec, seed, preset)[1]
+    try:
+        loaded = read_trace(Path(trace))[1]
+    except (OSError, TraceError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--trace") from exc
+    return loaded[:sessions] if sessions else loaded
+
+
+def start_target(spec: str, stack: ExitStack, seed: int | None) -> Target:
+    """``NAME=URL,…``; URL ``sim:PROFILE?param=value&…`` starts a simulator and ``embedded`` the
+    gateway on the embedded engine, both in this process on a free loopback port."""
+    try:
+        target = parse_target(spec)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--target") from exc
+    return launch(target, stack, seed)
+
+
+def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
+    if target.url.startswith("sim:"):
+        parts = urlsplit(target.url)
+        try:
+            settings = sim_settings(parts.path or "fast", dict(parse_qsl(parts.query)), seed)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--target") from exc
+        url = stack.enter_context(serve_config(settings))
+        return Target(target.name, url, target.api, "sim", target.key_env)
+    if target.url == "embedded":
+        console.print(f"[dim]{target.name}: starting the gateway on the embedded engine…[/dim]")
+        url = stack.enter_context(serve_config(load_config(None)))
+        return Target(target.name, url, target.api, "local", target.key_env)
+    return target
+
+
+def run_replay(sessions: Sequence[Session], targets: Sequence[Target], options: ReplayOptions) -> list[TurnResult]:
+    replay = Replay(sessions, targets, options)
+    per_target = replay.turns_total()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        tasks = {t.name: progress.add_task(f"{t.name} turns", total=per_target) for t in targets}
+        errors = {t.name: 0 for t in targets}
+
+        def advance(result: TurnResult) -> None:
+            errors[result.target] += bool(result.error)
+            suffix = f" [red]({errors[result.target]} errors)[/red]" if errors[result.target] else ""
+            progress.update(tasks[result.target], advance=1, description=f"{result.target} turns{suffix}")
+
+        replay.on_turn = advance
+        results = asyncio.run(replay.run())
+    for name, count in replay.diverged.items():
+        if count:
+            console.print(f"[yellow]{name}: {count} live replies diverged from the trace (recorded ones kept)[/yellow]")
+    return results
+
+
+def publish(results: Sequence[TurnResult], targets: Sequence[str], out: Path, title: str, plot: bool) -> list[Path]:
+    """Print the side-by-side table; write per-turn and per-session JSONL/CSV and the plots."""
+    session_results = report.sessions(results)
+    summary = report.tables(session_results, targets)
+    console.print(report.side_by_side(summary, report.turn_stats(results, targets), title))
+    files = report.write_records(out, "turns", report.turn_records(results))
+    files += report.write_records(out, "sessions", [s.record() for s in session_results])
+    files += report.write_records(out, "summary", report.table_records(summary))
+    if plot:
+        files.append(plots.effective_tps(session_results, targets, out / "effective_tps.png"))
+        files.append(plots.time_split(summary, out / "time_split.png"))
+        files.append(plots.ttft_over_turns(results, targets, out / "ttft_over_turns.png"))
+    console.print(f"wrote {', '.join(p.name for p in files)} to {out}")
+    return files
+
+
+def _out_dir(out: Path | None, run_id: str) -> Path:
+    return out or Path("splitlane-bench") / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
+
+
+@bench_app.callback()
+def bench(
+    ctx: typer.Context,
+    trace: Annotated[str | None, typer.Option(help="agentsession/v1 file, or synthetic:PRESET")] = None,
+    target: Annotated[list[str] | None, typer.Option(help=f"{TARGET_SYNTAX}; URL sim:PROFILE?k=v or embedded")] = None,
+    sweep: Annotated[str | None, typer.Option(help="PARAM=V1,V2,… of the --sim profile, one target each")] = None,
+    sim: Annotated[str, typer.Option(help="with --sweep: the sim profile to vary")] = "fast",
+    sim_set: Annotated[list[str] | None, typer.Option("--sim-set", help="with --sweep: fixed overrides k=v")] = None,
+    concurrency: Annotated[int, typer.Option(help="sessions in flight per target")] = 4,
+    arrivals: Annotated[str, typer.Option(help="trace | none (all at once) | a rate in sessions/s")] = "trace",
+    output: Annotated[str, typer.Option("--output", help="recorded (same prompts everywhere) | live")] = "recorded",
+    gaps: Annotated[str, typer.Option(help="recorded | none | scale:F | fixed:S")] = "recorded",
+    gap_cap: Annotated[float | None, typer.Option(help="cap on any one gap (s)")] = None,
+    human_gaps: Annotated[bool, typer.Option(help="keep gaps recorded as human time")] = True,
+    sessions: Annotated[int | None, typer.Option(help="replay only the first N sessions")] = None,
+    max_turns: Annotated[int | None, typer.Option(help="replay only the first N turns of each session")] = None,
+    seed: Annotated[int, typer.Option(help="seed for synthetic traces, arrivals and sim jitter")] = 0,
+    out: Annotated[Path | None, typer.Option(help="results folder (default ./splitlane-bench/<time>-<run>)")] = None,
+    plot: Annotated[bool, typer.Option(help="write PNG plots")] = True,
+    open_plots: Annotated[bool, typer.Option("--open", help="open the plots when done")] = False,
+) -> None:
+    """Replay sessions against every --target at once and compare them, the first being the baseline."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if trace is None or not (target or sweep):
+        console.print(ctx.get_help())
+        raise typer.Exit(0 if trace is None and not target and not sweep else 2)
+    if output not in ("recorded", "live"):
+        raise typer.BadParameter("recorded or live", param_hint="--output")
+    try:
+        options = ReplayOptions(
+            concurrency=concurrency,
+            arrivals=arrivals if arrivals in ("trace", "none") else str(float(arrivals)),
+            output_policy=output,  # type: ignore[arg-type]
+            gaps=GapPolicy.parse(gaps, gap_cap, human_gaps),
+            max_turns=max_turns,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    loaded = load_sessions(trace, seed, sessions)
+    folder = _out_dir(out, options.run_id)
+    with ExitStack() as stack:
+        if sweep:
+            parameter, values = _sweep_values(sweep)
+            fixed = _pairs(sim_set or [], "--sim-set")
+            query = "".join(f"&{k}={v}" for k, v in fixed.items())
+            targets = [
+                launch(Target(f"{parameter}={v}", f"sim:{sim}?{parameter}={v}{query}"), stack, seed) for v in values
+            ]
+        else:
+            targets = [start_target(s, stack, seed) for s in target or []]
+        names = [t.name for t in targets]
+        if len(set(names)) != len(names):
+            raise typer.BadParameter("target names must differ", param_hint="--target")
+        console.print(
+            f"run {options.run_id}: {len(loaded)} sessions × {len(targets)} targets, concurrency {concurrency}, "
+            f"output {output}, gaps {gaps}"
+        )
+        results = run_replay(loaded, targets, options)
+    files = publish(results, names, folder, f"run {options.run_id}: {trace}", plot)
+    if sweep:
+        files.append(_sweep_plot(results, names, parameter, values, folder))
+    if open_plots:
+        for path in files:
+            if path.suffix == ".png":
+                webbrowser.open(path.resolve().as_uri())
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+def _sweep_values(text: str) -> tuple[str, list[str]]:
+    parameter, _, raw = text.partition("=")
+    values = [v for v in raw.split(",") if v]
+    if not parameter or not values:
+        raise typer.BadParameter("expected PARAM=V1,V2,…", param_hint="--sweep")
+    for value in values:
+        try:
+            float(value)
+        except ValueError as exc:
+            raise typer.BadParameter(f"'{value}' is not a number", param_hint="--sweep") from exc
+    return parameter, values
+
+
+def _sweep_plot(results: Sequence[TurnResult], names: list[str], parameter: str, values: list[str], out: Path) -> Path:
+    summary = report.tables(report.sessions(results), names)
+    walls = [summary[n].mean_wall_s for n in names]
+    effective = [summary[n].p50_effective_tps for n in names]
+    return plots.sweep(parameter, [float(v) for v in values], walls, effective, out / "sweep.png")
 
 
 @bench_app.command()
 def convert(
     source: Annotated[Path, typer.Argument(help="a trajectory or trace file", exists=True, dir_okay=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="agentsession/v1 JSONL (.gz to compress)")],
-    kind: Annotated[str, typer.Option("--from", help="swe-agent | tracelab")] = "swe-agent",
+    kind: Annotated[str, typer.Option("--from", help="swe-agent | tracelab | claude-code")] = "swe-agent",
 ) -> None:
     """Convert a recorded trajectory to the agentsession/v1 trace format."""
     if kind not in CONVERTERS:
         raise typer.BadParameter(f"one of {', '.join(CONVERTERS)}", param_hint="--from")
-    header, sessions = CONVERTERS[kind](source)
-    write_trace(output, header, sessions)
-    table = Table("session", "turns", "prompt tokens (first → last)", "output tokens", title=f"wrote {output}")
+    header, converted = CONVERTERS[kind](source)
+    write_trace(output, header, converted)
+    _print_sessions(converted, f"wrote {output}")
+
+
+@bench_app.command()
+def synth(
+    output: Annotated[Path, typer.Option("--output", "-o", help="agentsession/v1 JSONL (.gz to compress)")],
+    preset: Annotated[str, typer.Option(help=" | ".join(PRESETS))] = "agentic",
+    sessions: Annotated[int | None, typer.Option(help="number of sessions")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same trace)")] = 0,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a generator parameter: name=value")] = None,
+) -> None:
+    """Write a seeded synthetic trace whose shape follows published agent-session figures."""
+    if preset not in PRESETS:
+        raise typer.BadParameter(f"one of {', '.join(PRESETS)}", param_hint="--preset")
+    overrides = _pairs(set_ or [], "--set")
+    if sessions is not None:
+        overrides["sessions"] = str(sessions)
+    try:
+        spec = PRESETS[preset].with_overrides(overrides)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--set") from exc
+    header, generated = generate(spec, seed, preset)
+    write_trace(output, header, generated)
+    _print_sessions(generated, f"wrote {output}")
+
+
+def _print_sessions(sessions: Sequence[Session], title: str) -> None:
+    table = Table("session", "turns", "prompt tokens (first → last)", "output tokens", "gaps (s)", title=title)
     for session in sessions:
         prompts = [t.input.prompt_tokens or 0 for t in session.turns]
         table.add_row(
@@ -35,5 +260,6 @@ def convert(
             str(len(session.turns)),
             f"{prompts[0]:,} → {prompts[-1]:,}",
             f"{sum(t.output.completion_tokens for t in session.turns):,}",
+            f"{sum(t.timing.gap_after or 0 for t in session.turns):,.1f}",
         )
-    Console().print(table)
+    console.print(table)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 from splitlane.api.app import create_app
 from splitlane.cli.bench import bench_app
 from splitlane.cli.route import route_app, run_explain
+from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
 from splitlane.core.errors import SplitlaneError
@@ -109,14 +109,7 @@ def sim(
     if len(overrides) != len(set_ or []):
         raise typer.BadParameter("expected name=value", param_hint="--set")
     try:
-        settings = Config.model_validate(
-            {
-                "data_dir": Path(os.environ.get("SPLITLANE_HOME", "~/.splitlane")) / "sim",
-                "upstreams": {"sim": {"kind": "sim", "sim_profile": profile, "sim": overrides, "sim_seed": seed}},
-                "models": {"sim": {"upstream": "sim"}},
-                "catch_all": "sim",
-            }
-        )
+        settings = sim_settings(profile, overrides, seed)
     except ValidationError as exc:
         typer.echo(f"error: {exc.errors()[0]['msg']}", err=True)
         raise typer.Exit(2) from exc

@@ -22,6 +22,7 @@ class SamplingParams:
     top_p: float = 0.95
     top_k: int = 64
     seed: int | None = None
+    ignore_eos: bool = False  # keep generating past end-of-generation tokens (benchmark replay)
 
 
 class Runner:
@@ -67,7 +68,7 @@ class Runner:
             repeat_penalty=1.0,
             grammar=grammar,
         ):
-            if cancelled.is_set() or self.is_end(token):
+            if cancelled.is_set() or (self.is_end(token) and not sampling.ignore_eos):
                 return
             yield token
 

@@ -59,6 +59,7 @@ class LocalUpstream:
                 top_p=0.95 if sampling.top_p is None else sampling.top_p,
                 top_k=64 if sampling.top_k is None else sampling.top_k,
                 seed=sampling.seed,
+                ignore_eos=request.extensions.get("ignore_eos") is True,
             ),
             stops=(*request.stop, *self.config.stop),
             json_schema=schema,

@@ -21,6 +21,7 @@ PASSTHROUGH = (
     "prediction",
     "min_p",
     "repetition_penalty",
+    "ignore_eos",  # vLLM, SGLang, llama.cpp server: generate exactly max_tokens (benchmark replay)
 )
 
 

@@ -1,0 +1,117 @@
+"""What each replayed turn sends: the conversation so far, built from a trace session (replay rules
+1–3 of TRACES.md), with a per-session marker at the start so sessions and runs never share a cache.
+
+Messages are Chat Completions dicts, the trace's own format. ``synthetic`` sessions get filler text
+of the recorded sizes: words of four characters that are one token in common tokenizers and under
+the chars/4 estimate, drawn from a generator seeded by session and turn, so every target receives
+exactly the same bytes.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from splitlane.bench.trace import Session, TurnLine
+from splitlane.upstream.estimate import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE
+
+_WORDS = "the and for are but not you all any can had her was one our out day get has him his how man new now old"
+WORDS = tuple(f" {w}" for w in (_WORDS + " see two way who boy did its let put say she too use").split())
+Message = dict[str, Any]
+
+
+def filler(seed: str, tokens: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choices(WORDS, k=max(0, tokens)))
+
+
+def _tokens(message: Message) -> int:
+    content = message.get("content")
+    size = len(content) if isinstance(content, str) else len(str(content or ""))
+    return TOKENS_PER_MESSAGE + size // CHARS_PER_TOKEN
+
+
+def _with_marker(messages: list[Message], marker: str) -> list[Message]:
+    tag = f"[session {marker}]\n"
+    if messages and messages[0].get("role") in ("system", "developer"):
+        first = dict(messages[0])
+        content = first.get("content")
+        if isinstance(content, list):
+            first["content"] = [{"type": "text", "text": tag}, *content]
+        else:
+            first["content"] = tag + (content or "")
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": tag.strip()}, *messages]
+
+
+class Conversation:
+    """The growing prompt of one session as it is replayed; ``prompt(i)`` then ``answer(i, msg)``."""
+
+    def __init__(self, session: Session, marker: str) -> None:
+        self.session = session
+        self.synthetic = session.header.content_mode == "synthetic"
+        self._marker = marker
+        self._opening = _with_marker(list(session.header.initial_messages), marker)
+        self.history: list[Message] = list(self._opening)
+        self._tokens = sum(_tokens(m) for m in self.history)
+        self._live_ids: dict[str, str] = {}  # recorded tool-call id -> the live reply's id
+        self.diverged = 0  # live replies whose tool calls could not stand in for the recorded ones
+
+    def _append(self, message: Message) -> None:
+        self.history.append(message)
+        self._tokens += _tokens(message)
+
+    def _reset(self) -> None:
+        self.history = list(self._opening)
+        self._tokens = sum(_tokens(m) for m in self.history)
+
+    def prompt(self, index: int) -> list[Message]:
+        turn = self.session.turns[index]
+        if self.synthetic:
+            self._synthetic_delta(index, turn)
+        else:
+            if turn.input.replace_history:
+                self.history, self._tokens = [], 0
+            for message in turn.input.delta_messages:
+                call_id = message.get("tool_call_id")
+                if call_id in self._live_ids:
+                    message = {**message, "tool_call_id": self._live_ids[call_id]}
+                self._append(message)
+        return list(self.history)
+
+    def _synthetic_delta(self, index: int, turn: TurnLine) -> None:
+        target = turn.input.prompt_tokens
+        if turn.input.replace_history or (target is not None and target < self._tokens // 2):
+            self._reset()  # compaction: the recorded prompt shrank
+        new = target - self._tokens - TOKENS_PER_MESSAGE if target is not None else turn.input.new_tokens or 1
+        seed = f"{self.session.header.session_id}:{index}:in"
+        self._append({"role": "user", "content": filler(seed, max(1, new)).lstrip()})
+
+    def recorded_answer(self, index: int) -> Message:
+        turn = self.session.turns[index]
+        if self.synthetic or turn.output.message is None:
+            text = filler(f"{self.session.header.session_id}:{index}:out", turn.output.completion_tokens)
+            return {"role": "assistant", "content": text.lstrip()}
+        return dict(turn.output.message)
+
+    def answer(self, index: int, message: Message | None = None) -> None:
+        """Append the assistant's reply of turn ``index`` to the history: the recorded one, or a live
+        one (``message``). The trace's tool results follow, so a live reply stands in only when it
+        makes as many tool calls as the recorded one (their ids are mapped by position); otherwise
+        the recorded reply keeps the conversation valid and the turn counts as diverged."""
+        recorded = self.recorded_answer(index)
+        if message is None:
+            self._append(recorded)
+            return
+        recorded_calls = recorded.get("tool_calls") or []
+        live_calls = message.get("tool_calls") or []
+        if len(recorded_calls) != len(live_calls):
+            self.diverged += 1
+            self._append(recorded)
+            return
+        self._live_ids.update({r["id"]: c["id"] for r, c in zip(recorded_calls, live_calls, strict=True)})
+        self._append(message)
+
+    @property
+    def prompt_tokens_estimate(self) -> int:
+        return self._tokens
