@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint install agents
+.PHONY: serve test lint install agents demo
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 serve: $(STAMP)
 	$(VENV)/bin/splitlane serve $(ARGS)
+
+# A small session benchmark: the embedded engine against a simulated provider (a few minutes).
+demo: $(STAMP)
+	$(VENV)/bin/splitlane bench demo $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

@@ -77,3 +77,13 @@ def test_a_live_reply_without_the_recorded_calls_keeps_the_recorded_one() -> Non
     assert history[-2]["tool_calls"][0]["id"] == "call_rec"
     assert history[-1]["tool_call_id"] == "call_rec"
     assert conversation.diverged == 1
+
+
+def test_token_scale_shrinks_synthetic_sessions_for_small_engines() -> None:
+    (session,) = generate(PRESETS["agentic"].with_overrides({"sessions": "1", "turns_median": "6"}), 2)[1]
+    conversation = Conversation(session, "m", token_scale=0.1)
+    for i, turn in enumerate(session.turns):
+        conversation.prompt(i)
+        assert conversation.prompt_tokens_estimate == pytest.approx((turn.input.prompt_tokens or 0) * 0.1, abs=8)
+        assert conversation.output_tokens(i) == max(1, round(turn.output.completion_tokens * 0.1))
+        conversation.answer(i)

@@ -47,8 +47,9 @@ def _with_marker(messages: list[Message], marker: str) -> list[Message]:
 class Conversation:
     """The growing prompt of one session as it is replayed; ``prompt(i)`` then ``answer(i, msg)``."""
 
-    def __init__(self, session: Session, marker: str) -> None:
+    def __init__(self, session: Session, marker: str, token_scale: float = 1.0) -> None:
         self.session = session
+        self.scale = token_scale if session.header.content_mode == "synthetic" else 1.0
         self.synthetic = session.header.content_mode == "synthetic"
         self._marker = marker
         self._opening = _with_marker(list(session.header.initial_messages), marker)
@@ -80,17 +81,22 @@ class Conversation:
         return list(self.history)
 
     def _synthetic_delta(self, index: int, turn: TurnLine) -> None:
-        target = turn.input.prompt_tokens
+        target = None if turn.input.prompt_tokens is None else round(turn.input.prompt_tokens * self.scale)
         if turn.input.replace_history or (target is not None and target < self._tokens // 2):
             self._reset()  # compaction: the recorded prompt shrank
         new = target - self._tokens - TOKENS_PER_MESSAGE if target is not None else turn.input.new_tokens or 1
         seed = f"{self.session.header.session_id}:{index}:in"
         self._append({"role": "user", "content": filler(seed, max(1, new)).lstrip()})
 
+    def output_tokens(self, index: int) -> int:
+        """The recorded reply's length (scaled for synthetic sessions): max tokens for the replay."""
+        output = self.session.turns[index].output
+        return max(1, round((output.max_tokens or output.completion_tokens) * self.scale))
+
     def recorded_answer(self, index: int) -> Message:
         turn = self.session.turns[index]
         if self.synthetic or turn.output.message is None:
-            text = filler(f"{self.session.header.session_id}:{index}:out", turn.output.completion_tokens)
+            text = filler(f"{self.session.header.session_id}:{index}:out", self.output_tokens(index))
             return {"role": "assistant", "content": text.lstrip()}
         return dict(turn.output.message)
 

@@ -135,6 +135,7 @@ class ReplayOptions:
     gaps: GapPolicy = GapPolicy()
     max_turns: int | None = None  # replay only the first N turns of each session
     live_max_tokens: int = 4096
+    token_scale: float = 1.0  # synthetic sessions: prompt and output sizes × this (fit a small engine)
     turn_timeout_s: float = 900.0
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     seed: int = 0
@@ -290,7 +291,7 @@ class Replay:
         await asyncio.sleep(max(0.0, offset - self._now()))
         marker = f"{self.options.run_id}-{target.name}-{session.header.session_id}"
         affinity = hashlib.sha256(marker.encode()).hexdigest()[:24]
-        conversation = Conversation(session, marker)
+        conversation = Conversation(session, marker, self.options.token_scale)
         turns = session.turns[: self.options.max_turns] if self.options.max_turns else session.turns
         async with slots:
             planned: float | None = None

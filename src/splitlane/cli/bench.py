@@ -23,7 +23,7 @@ from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptio
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
 from splitlane.cli.servers import serve_config, sim_settings
-from splitlane.config import load_config
+from splitlane.config import ConfigError, load_config
 
 bench_app = typer.Typer(
     help="Session benchmarks: replay agent traces against endpoints side by side.", invoke_without_command=True
@@ -75,9 +75,14 @@ def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
             raise typer.BadParameter(str(exc), param_hint="--target") from exc
         url = stack.enter_context(serve_config(settings))
         return Target(target.name, url, target.api, "sim", target.key_env)
-    if target.url == "embedded":
+    if target.url.split("?")[0] == "embedded":
         console.print(f"[dim]{target.name}: starting the gateway on the embedded engine…[/dim]")
-        url = stack.enter_context(serve_config(load_config(None)))
+        engine = {"kind": "local", **dict(parse_qsl(urlsplit(target.url).query))}  # e.g. embedded?n_ctx=32768
+        try:
+            settings = load_config(None, upstreams={"local": engine})
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--target") from exc
+        url = stack.enter_context(serve_config(settings))
         return Target(target.name, url, target.api, "local", target.key_env)
     return target
 
@@ -139,6 +144,7 @@ def bench(
     human_gaps: Annotated[bool, typer.Option(help="keep gaps recorded as human time")] = True,
     sessions: Annotated[int | None, typer.Option(help="replay only the first N sessions")] = None,
     max_turns: Annotated[int | None, typer.Option(help="replay only the first N turns of each session")] = None,
+    token_scale: Annotated[float, typer.Option(help="scale synthetic prompt and output sizes (small engines)")] = 1.0,
     seed: Annotated[int, typer.Option(help="seed for synthetic traces, arrivals and sim jitter")] = 0,
     out: Annotated[Path | None, typer.Option(help="results folder (default ./splitlane-bench/<time>-<run>)")] = None,
     plot: Annotated[bool, typer.Option(help="write PNG plots")] = True,
@@ -159,6 +165,7 @@ def bench(
             output_policy=output,  # type: ignore[arg-type]
             gaps=GapPolicy.parse(gaps, gap_cap, human_gaps),
             max_turns=max_turns,
+            token_scale=token_scale,
             seed=seed,
         )
     except ValueError as exc:
@@ -186,12 +193,34 @@ def bench(
     files = publish(results, names, folder, f"run {options.run_id}: {trace}", plot)
     if sweep:
         files.append(_sweep_plot(results, names, parameter, values, folder))
+    _finish(results, files, open_plots)
+
+
+def _finish(results: Sequence[TurnResult], files: list[Path], open_plots: bool) -> None:
     if open_plots:
         for path in files:
             if path.suffix == ".png":
                 webbrowser.open(path.resolve().as_uri())
     if any(r.error for r in results):
         raise typer.Exit(1)
+
+
+@bench_app.command()
+def demo(
+    out: Annotated[Path | None, typer.Option(help="results folder (default ./splitlane-bench/<time>-<run>)")] = None,
+    open_plots: Annotated[bool, typer.Option("--open", help="open the plots when done")] = False,
+) -> None:
+    """A small benchmark in a few minutes: the embedded engine against the sim's 'fast' profile on four
+    short synthetic sessions, with the table, records and plots of a full run."""
+    options = ReplayOptions(concurrency=2, arrivals="none")
+    sessions = load_sessions("synthetic:tiny", 0, None)
+    folder = _out_dir(out, options.run_id)
+    with ExitStack() as stack:
+        targets = [start_target(spec, stack, 0) for spec in ("engine=embedded", "sim-fast=sim:fast")]
+        console.print(f"demo run {options.run_id}: {len(sessions)} sessions × 2 targets, 2 at a time")
+        results = run_replay(sessions, targets, options)
+    files = publish(results, [t.name for t in targets], folder, f"demo {options.run_id}: synthetic:tiny", True)
+    _finish(results, files, open_plots)
 
 
 def _sweep_values(text: str) -> tuple[str, list[str]]:
@@ -262,4 +291,40 @@ def _print_sessions(sessions: Sequence[Session], title: str) -> None:
             f"{sum(t.output.completion_tokens for t in session.turns):,}",
             f"{sum(t.timing.gap_after or 0 for t in session.turns):,.1f}",
         )
+    console.print(table)
+
+
+@bench_app.command()
+def fidelity(
+    profile: Annotated[str, typer.Option(help="the sim profile to measure (jitter is turned off)")] = "fast",
+    concurrency: Annotated[str, typer.Option(help="comma-separated levels")] = "1,16",
+    turns: Annotated[int, typer.Option(help="turns per session")] = 8,
+    gap_cap: Annotated[float, typer.Option(help="cap on the synthetic tool gaps (s)")] = 3.0,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic sessions")] = 0,
+) -> None:
+    """Replay against a simulator of known timing and print measured/expected per metric."""
+    from splitlane.bench.fidelity import compare
+    from splitlane.upstream.sim.profile import load_profile
+
+    try:
+        known = load_profile(profile, {"jitter": "0"})
+        levels = [int(c) for c in concurrency.split(",")]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    table = Table("concurrency", "metric", "turns", "expected P50", "measured P50", "measured/expected", "P90 |error|")
+    table.title = f"measurement fidelity against sim profile '{profile}' (jitter 0)"
+    for level in levels:
+        spec = PRESETS["agentic"].with_overrides(
+            {"sessions": str(max(4, level)), "turns_median": str(turns), "turns_sigma": "0", "turns_min": "1",
+             "initial_tokens_min": "2000", "initial_tokens_max": "8000", "gap_cap_s": str(gap_cap)}
+        )  # fmt: skip
+        sessions = generate(spec, seed, "agentic")[1]
+        with ExitStack() as stack:
+            target = launch(Target("sim", f"sim:{profile}?jitter=0"), stack, seed)
+            results = run_replay(sessions, [target], ReplayOptions(concurrency=level, arrivals="none", seed=seed))
+        for row in compare(results, known):
+            table.add_row(
+                str(level), row.metric, str(row.turns), f"{row.expected_p50:.3f}", f"{row.measured_p50:.3f}",
+                f"{row.p50_ratio:.3f}", f"{row.p90_error:.1%}",
+            )  # fmt: skip
     console.print(table)

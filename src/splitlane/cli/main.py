@@ -17,6 +17,7 @@ from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
 from splitlane.core.errors import SplitlaneError
+from splitlane.upstream.sim.profile import PROFILES
 
 app = typer.Typer(help="splitlane: one endpoint for coding agents.", no_args_is_help=True, add_completion=False)
 
@@ -97,7 +98,7 @@ def setup(
 
 @app.command()
 def sim(
-    profile: Annotated[str, typer.Option(help="frontier | fast | ultrafast | instant")] = "fast",
+    profile: Annotated[str, typer.Option(help="a named profile: " + " | ".join(PROFILES))] = "fast",
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a profile parameter: name=value")] = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 9100,

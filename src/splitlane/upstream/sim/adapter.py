@@ -89,13 +89,18 @@ class SimUpstream:
         cached = min(self._cached_tokens(request), input_tokens)
         output_tokens = max(1, request.max_output_tokens or profile.output_tokens)
         first_s, chunks = schedule(profile, input_tokens, cached, output_tokens)
+        loop = asyncio.get_running_loop()
         async with self._slots:
-            await asyncio.sleep(self._jittered(first_s))
+            # Sleep to absolute deadlines, so a late wake-up (a busy loop) does not pile up over a
+            # stream: the rate stays the profile's.
+            deadline = loop.time() + self._jittered(first_s)
+            await asyncio.sleep(deadline - loop.time())
             yield UsageUpdate(Usage(input_tokens=input_tokens, cached_input_tokens=cached))
             blocks = BlockWriter()
             for tokens, delay_s in chunks:
                 if delay_s:
-                    await asyncio.sleep(self._jittered(delay_s))
+                    deadline += self._jittered(delay_s)
+                    await asyncio.sleep(max(0.0, deadline - loop.time()))
                 for event in blocks.text(FILLER * tokens):
                     yield event
             final = Usage(input_tokens=input_tokens, output_tokens=output_tokens, cached_input_tokens=cached)

@@ -32,6 +32,14 @@ PROFILES = {
     "frontier": SimProfile(base_latency_s=0.6, prefill_tps=5_000, cached_prefill_tps=50_000, decode_tps=50),
     "fast": SimProfile(base_latency_s=0.25, prefill_tps=20_000, cached_prefill_tps=200_000, decode_tps=150),
     "ultrafast": SimProfile(base_latency_s=0.15, prefill_tps=40_000, cached_prefill_tps=400_000, decode_tps=1_000),
+    # One 1T-parameter MoE model on a standard and on a speed-optimized serving stack (the published
+    # comparison in TRACES.md; the derivation is in docs/bench.md): same prefill, 10x the decode rate.
+    "moe-standard": SimProfile(
+        base_latency_s=0.5, prefill_tps=3_000, cached_prefill_tps=1_000_000, decode_tps=123, jitter=0.1
+    ),
+    "moe-speedstack": SimProfile(
+        base_latency_s=0.5, prefill_tps=3_000, cached_prefill_tps=1_000_000, decode_tps=1_230, jitter=0.1
+    ),
     # near-instant: for gateway overhead and load tests
     "instant": SimProfile(
         base_latency_s=0.0,
