@@ -27,6 +27,7 @@ def test_measured_against_the_profile() -> None:
     assert ttft.expected_p50 == pytest.approx(expected_ttft)
     assert ttft.p50_ratio == pytest.approx(1.05)
     assert ttft.p90_error == pytest.approx(0.09)
+    assert ttft.p90_error_abs == pytest.approx(0.09 * expected_ttft)
     assert decode.p50_ratio == pytest.approx(1.0)  # 100 tokens in 1 s after the first
     assert gap.turns == 1
     assert gap.p50_ratio == pytest.approx((4.6 - (expected_ttft + 1.0)) / 2.0)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import read_trace
 from splitlane.cli.main import app
 
@@ -98,3 +99,20 @@ def test_a_failing_target_fails_the_command(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "errors" in result.output
+
+
+def test_the_embedded_engine_as_a_target_generates_exactly_the_recorded_lengths(tmp_path: Path) -> None:
+    """`embedded?…` starts the gateway on the real engine; recorded output asks for the recorded
+    length with ignore_eos, so the engine's usage must equal the trace's completion tokens."""
+    out = tmp_path / "engine"
+    result = runner.invoke(
+        app,
+        ["bench", "--trace", "synthetic:tiny", "--sessions", "1", "--max-turns", "2", "--gaps", "none",
+         "--target", "e=embedded?n_ctx=4096", "--out", str(out), "--no-plot"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    turns = [json.loads(line) for line in (out / "turns.jsonl").read_text().splitlines()]
+    (session,) = generate(PRESETS["tiny"].with_overrides({"sessions": "1"}), 0, "tiny")[1]
+    assert [t["completion_tokens"] for t in turns] == [t.output.completion_tokens for t in session.turns[:2]]
+    assert all(t["completion_tokens_source"] == "usage" for t in turns)
+    assert turns[1]["cached_tokens"] > 0  # the engine reused the first turn's prefix

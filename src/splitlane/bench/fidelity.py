@@ -21,6 +21,7 @@ class Fidelity:
     measured_p50: float
     p50_ratio: float  # median of measured / expected, turn by turn
     p90_error: float  # 90th percentile of |measured / expected − 1|
+    p90_error_abs: float  # 90th percentile of |measured − expected| (in the metric's unit)
 
 
 def _row(metric: str, pairs: Sequence[tuple[float, float]]) -> Fidelity:
@@ -32,6 +33,7 @@ def _row(metric: str, pairs: Sequence[tuple[float, float]]) -> Fidelity:
         percentile([m for _, m in pairs], 50),
         percentile(ratios, 50),
         percentile([abs(r - 1) for r in ratios], 90),
+        percentile([abs(m - e) for e, m in pairs], 90),
     )
 
 

@@ -79,7 +79,7 @@ def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
         console.print(f"[dim]{target.name}: starting the gateway on the embedded engine…[/dim]")
         engine = {"kind": "local", **dict(parse_qsl(urlsplit(target.url).query))}  # e.g. embedded?n_ctx=32768
         try:
-            settings = load_config(None, upstreams={"local": engine})
+            settings = load_config(None, upstreams={"local": engine}, models={"local": {"upstream": "local"}})
         except ConfigError as exc:
             raise typer.BadParameter(str(exc), param_hint="--target") from exc
         url = stack.enter_context(serve_config(settings))
@@ -311,7 +311,10 @@ def fidelity(
         levels = [int(c) for c in concurrency.split(",")]
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    table = Table("concurrency", "metric", "turns", "expected P50", "measured P50", "measured/expected", "P90 |error|")
+    table = Table(
+        "concurrency", "metric", "turns", "expected P50", "measured P50", "measured/expected", "P90 |error|",
+        "P90 |error| abs",
+    )  # fmt: skip
     table.title = f"measurement fidelity against sim profile '{profile}' (jitter 0)"
     for level in levels:
         spec = PRESETS["agentic"].with_overrides(
@@ -325,6 +328,6 @@ def fidelity(
         for row in compare(results, known):
             table.add_row(
                 str(level), row.metric, str(row.turns), f"{row.expected_p50:.3f}", f"{row.measured_p50:.3f}",
-                f"{row.p50_ratio:.3f}", f"{row.p90_error:.1%}",
+                f"{row.p50_ratio:.3f}", f"{row.p90_error:.1%}", f"{row.p90_error_abs:.3f}",
             )  # fmt: skip
     console.print(table)
