@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from splitlane.bench.trace import FileHeader, Session, SessionLine, Source, TurnInput, TurnLine, TurnOutput, TurnTiming
+from splitlane.core.overrides import with_overrides
 
 Z90 = 1.2815515655446004  # the standard normal's 90th percentile
 
@@ -39,13 +40,7 @@ class SyntheticSpec:
     max_prompt_tokens: int = 200_000
 
     def with_overrides(self, overrides: dict[str, str]) -> SyntheticSpec:
-        known = {f.name: f.type for f in fields(self)}
-        values: dict[str, float | int] = {}
-        for key, raw in overrides.items():
-            if key not in known:
-                raise ValueError(f"unknown synthetic parameter '{key}' (known: {', '.join(known)})")
-            values[key] = int(raw) if known[key] == "int" else float(raw)
-        return replace(self, **values)  # type: ignore[arg-type]
+        return with_overrides(self, overrides, "synthetic")
 
 
 PRESETS = {

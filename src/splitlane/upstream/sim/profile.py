@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
+
+from splitlane.core.overrides import with_overrides
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,13 +19,7 @@ class SimProfile:
     chunk_interval_s: float = 0.02  # tokens are sent in chunks at most this often
 
     def with_overrides(self, overrides: dict[str, str]) -> SimProfile:
-        known = {f.name: f.type for f in fields(self)}
-        values: dict[str, float | int] = {}
-        for key, raw in overrides.items():
-            if key not in known:
-                raise ValueError(f"unknown sim parameter '{key}' (known: {', '.join(known)})")
-            values[key] = int(raw) if key in ("concurrency", "output_tokens") else float(raw)
-        return replace(self, **values)  # type: ignore[arg-type]
+        return with_overrides(self, overrides, "sim")
 
 
 # Named profiles; numbers are orders of magnitude of today's hosted and self-hosted serving, to be
