@@ -125,3 +125,12 @@ def test_gap_policies() -> None:
     assert GapPolicy.parse("recorded", keep_human=False).seconds(human) == 0
     with pytest.raises(ValueError, match="gap policy must be"):
         GapPolicy.parse("sometimes")
+
+
+def test_token_scale_shrinks_what_is_asked_for(provider: tuple[FakeProvider, str]) -> None:
+    fake, url = provider
+    fake.requests.clear()
+    sessions = tiny(sessions=1, turns=1)
+    replay(sessions, [Target("a", url, "chat", "text")], token_scale=0.5)
+    (sent,) = fake.requests
+    assert sent.body["max_tokens"] == max(1, round(sessions[0].turns[0].output.completion_tokens * 0.5))

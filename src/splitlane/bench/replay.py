@@ -313,9 +313,7 @@ class Replay:
             "model": target.model,
             "messages": conversation.prompt(index),
             "stream": True,
-            "max_tokens": self.options.live_max_tokens
-            if live
-            else turn.output.max_tokens or turn.output.completion_tokens,
+            "max_tokens": self.options.live_max_tokens if live else conversation.output_tokens(index),
         }
         if conversation.session.header.tools and not conversation.synthetic:
             body["tools"] = conversation.session.header.tools

@@ -189,6 +189,12 @@ def bench(
             f"run {options.run_id}: {len(loaded)} sessions × {len(targets)} targets, concurrency {concurrency}, "
             f"output {output}, gaps {gaps}"
         )
+        spread = max((s.header.arrival_offset_s for s in loaded), default=0.0)
+        if options.arrivals == "trace" and spread > 600:
+            console.print(
+                f"[yellow]the trace's sessions arrive over {spread:,.0f} s, as recorded; "
+                "--arrivals none starts them together[/yellow]"
+            )
         results = run_replay(loaded, targets, options)
     files = publish(results, names, folder, f"run {options.run_id}: {trace}", plot)
     if sweep:
