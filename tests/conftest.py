@@ -70,3 +70,15 @@ def gateway_with(config: dict[str, Any], data_dir: Path) -> Iterator[str]:
     """A gateway of its own, for tests that need a particular config."""
     with serve(create_app(Config.model_validate({"data_dir": data_dir, **config}))) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gateway whose only upstream is the simulator's near-instant profile, answering any model."""
+    config = {
+        "upstreams": {"sim": {"kind": "sim", "sim_profile": "instant"}},
+        "models": {"sim": {"upstream": "sim"}},
+        "catch_all": "sim",
+    }
+    with gateway_with(config, tmp_path_factory.mktemp("sim")) as url:
+        yield url

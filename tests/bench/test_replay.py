@@ -4,7 +4,6 @@ fake provider that records the wire bytes each target receives."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +11,6 @@ from splitlane.bench import report
 from splitlane.bench.replay import GapPolicy, Replay, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TurnTiming
-from tests.conftest import gateway_with
 from tests.servers import KIND_BY_PATH, FakeProvider
 
 
@@ -24,17 +22,6 @@ def tiny(sessions: int = 2, turns: int = 4) -> list[Session]:
 def replay(sessions: list[Session], targets: list[Target], **options: object) -> list[TurnResult]:
     opts = ReplayOptions(gaps=GapPolicy("none"), **options)  # type: ignore[arg-type]
     return asyncio.run(Replay(sessions, targets, opts).run())
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    config = {
-        "upstreams": {"sim": {"kind": "sim", "sim_profile": "instant"}},
-        "models": {"sim": {"upstream": "sim"}},
-        "catch_all": "sim",
-    }
-    with gateway_with(config, tmp_path_factory.mktemp("bench-sim")) as url:
-        yield url
 
 
 @pytest.mark.parametrize("api", ["chat", "responses", "messages"])

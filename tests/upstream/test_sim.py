@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anthropic
 import openai
 import pytest
 
 from splitlane.upstream.sim.adapter import schedule
 from splitlane.upstream.sim.profile import PROFILES, load_profile
-from tests.conftest import gateway_with
 
 
 def test_schedule_follows_the_profile() -> None:
@@ -39,17 +36,6 @@ def test_profiles_and_overrides_are_checked() -> None:
         load_profile("fast", {"decode_speed": "1"})
     with pytest.raises(ValueError, match="unknown sim profile"):
         load_profile("turbo")
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    config = {
-        "upstreams": {"sim": {"kind": "sim", "sim_profile": "instant"}},
-        "models": {"sim": {"upstream": "sim"}},
-        "catch_all": "sim",
-    }
-    with gateway_with(config, tmp_path_factory.mktemp("sim")) as url:
-        yield url
 
 
 def test_any_model_name_on_every_surface(sim: str) -> None:

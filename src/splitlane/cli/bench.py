@@ -22,21 +22,16 @@ from splitlane.bench.convert import claude_code, swe_agent, tracelab
 from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
+from splitlane.cli.options import parse_pairs
 from splitlane.cli.servers import serve_config, sim_settings
 from splitlane.config import ConfigError, load_config
+from splitlane.telemetry.metrics import SessionTable
 
 bench_app = typer.Typer(
     help="Session benchmarks: replay agent traces against endpoints side by side.", invoke_without_command=True
 )
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
-
-
-def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
-    pairs = dict(item.split("=", 1) for item in items if "=" in item)
-    if len(pairs) != len(items):
-        raise typer.BadParameter("expected name=value", param_hint=option)
-    return pairs
 
 
 def load_sessions(trace: str, seed: int, sessions: int | None) -> list[Session]:
@@ -108,7 +103,9 @@ def run_replay(sessions: Sequence[Session], targets: Sequence[Target], options: 
     return results
 
 
-def publish(results: Sequence[TurnResult], targets: Sequence[str], out: Path, title: str, plot: bool) -> list[Path]:
+def publish(
+    results: Sequence[TurnResult], targets: Sequence[str], out: Path, title: str, plot: bool
+) -> tuple[list[Path], dict[str, SessionTable]]:
     """Print the side-by-side table; write per-turn and per-session JSONL/CSV and the plots."""
     session_results = report.sessions(results)
     summary = report.tables(session_results, targets)
@@ -121,7 +118,7 @@ def publish(results: Sequence[TurnResult], targets: Sequence[str], out: Path, ti
         files.append(plots.time_split(summary, out / "time_split.png"))
         files.append(plots.ttft_over_turns(results, targets, out / "ttft_over_turns.png"))
     console.print(f"wrote {', '.join(p.name for p in files)} to {out}")
-    return files
+    return files, summary
 
 
 def _out_dir(out: Path | None, run_id: str) -> Path:
@@ -175,7 +172,7 @@ def bench(
     with ExitStack() as stack:
         if sweep:
             parameter, values = _sweep_values(sweep)
-            fixed = _pairs(sim_set or [], "--sim-set")
+            fixed = parse_pairs(sim_set or [], "--sim-set")
             query = "".join(f"&{k}={v}" for k, v in fixed.items())
             targets = [
                 launch(Target(f"{parameter}={v}", f"sim:{sim}?{parameter}={v}{query}"), stack, seed) for v in values
@@ -196,9 +193,11 @@ def bench(
                 "--arrivals none starts them together[/yellow]"
             )
         results = run_replay(loaded, targets, options)
-    files = publish(results, names, folder, f"run {options.run_id}: {trace}", plot)
+    files, summary = publish(results, names, folder, f"run {options.run_id}: {trace}", plot)
     if sweep:
-        files.append(_sweep_plot(results, names, parameter, values, folder))
+        walls = [summary[n].mean_wall_s for n in names]
+        effective = [summary[n].p50_effective_tps for n in names]
+        files.append(plots.sweep(parameter, [float(v) for v in values], walls, effective, folder / "sweep.png"))
     _finish(results, files, open_plots)
 
 
@@ -225,7 +224,7 @@ def demo(
         targets = [start_target(spec, stack, 0) for spec in ("engine=embedded", "sim-fast=sim:fast")]
         console.print(f"demo run {options.run_id}: {len(sessions)} sessions × 2 targets, 2 at a time")
         results = run_replay(sessions, targets, options)
-    files = publish(results, [t.name for t in targets], folder, f"demo {options.run_id}: synthetic:tiny", True)
+    files, _ = publish(results, [t.name for t in targets], folder, f"demo {options.run_id}: synthetic:tiny", True)
     _finish(results, files, open_plots)
 
 
@@ -240,13 +239,6 @@ def _sweep_values(text: str) -> tuple[str, list[str]]:
         except ValueError as exc:
             raise typer.BadParameter(f"'{value}' is not a number", param_hint="--sweep") from exc
     return parameter, values
-
-
-def _sweep_plot(results: Sequence[TurnResult], names: list[str], parameter: str, values: list[str], out: Path) -> Path:
-    summary = report.tables(report.sessions(results), names)
-    walls = [summary[n].mean_wall_s for n in names]
-    effective = [summary[n].p50_effective_tps for n in names]
-    return plots.sweep(parameter, [float(v) for v in values], walls, effective, out / "sweep.png")
 
 
 @bench_app.command()
@@ -274,7 +266,7 @@ def synth(
     """Write a seeded synthetic trace whose shape follows published agent-session figures."""
     if preset not in PRESETS:
         raise typer.BadParameter(f"one of {', '.join(PRESETS)}", param_hint="--preset")
-    overrides = _pairs(set_ or [], "--set")
+    overrides = parse_pairs(set_ or [], "--set")
     if sessions is not None:
         overrides["sessions"] = str(sessions)
     try:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from splitlane.api.app import create_app
 from splitlane.cli.bench import bench_app
+from splitlane.cli.options import parse_pairs
 from splitlane.cli.route import route_app, run_explain
 from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
@@ -106,9 +107,7 @@ def sim(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run a simulated upstream that speaks all three APIs with the timing of a profile."""
-    overrides = dict(item.split("=", 1) for item in set_ or [] if "=" in item)
-    if len(overrides) != len(set_ or []):
-        raise typer.BadParameter("expected name=value", param_hint="--set")
+    overrides = parse_pairs(set_ or [], "--set")
     try:
         settings = sim_settings(profile, overrides, seed)
     except ValidationError as exc:
