@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,9 +10,11 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from sqlalchemy import text
 
 from splitlane.api.app import create_app
 from splitlane.config import Config
+from splitlane.store.database import open_engine, sqlite_url
 from tests.servers import FakeProvider, serve
 
 KINDS = ("openai_chat", "openai_responses", "anthropic")
@@ -82,3 +86,34 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     with gateway_with(config, tmp_path_factory.mktemp("sim")) as url:
         yield url
+
+
+# ---------------------------------------------------------------- the store, on SQLite and PostgreSQL
+TABLES = "turns, telemetry_drops, captures, responses, schema_migrations"
+
+
+def postgres_url() -> str:
+    url = os.environ.get("SPLITLANE_TEST_POSTGRES_URL")
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail("CI must set SPLITLANE_TEST_POSTGRES_URL (.ci/services starts PostgreSQL on loopback)")
+    pytest.skip("no PostgreSQL here: run `bash .ci/services` and set SPLITLANE_TEST_POSTGRES_URL to what it prints")
+
+
+async def _reset(url: str) -> None:
+    engine = open_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"DROP TABLE IF EXISTS {TABLES} CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same store tests, against SQLite and against a real PostgreSQL (emptied first)."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "splitlane.db")
+        return
+    url = postgres_url()
+    asyncio.run(_reset(url))
+    yield url

@@ -114,6 +114,42 @@ class RuleConfig(_Strict):
     max_input_tokens: int | None = None
 
 
+# Secrets a captured turn must not keep (added to by ``telemetry.capture_redact``).
+DEFAULT_REDACTIONS = (
+    r"sk-[A-Za-z0-9_-]{16,}",  # OpenAI / Anthropic keys
+    r"AKIA[0-9A-Z]{16}",  # AWS access key ids
+    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"xox[abposr]-[A-Za-z0-9-]{10,}",  # Slack tokens
+    r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{16,}",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+)
+
+
+class TelemetryConfig(_Strict):
+    queue_size: int = Field(
+        default=10_000, ge=1
+    )  # records waiting for the writer; beyond it they are dropped and counted
+    batch_size: int = Field(default=500, ge=1)  # rows per transaction, at most
+    durable_wait_s: float = Field(default=2.0, ge=0)  # a turn's end waits this long, at most, for its row's commit
+    capture: bool = False  # store full turns (redacted) for `splitlane capture export`
+    capture_redact: list[str] = Field(default_factory=list)  # more regexes to redact, beyond the defaults
+    capture_redact_defaults: bool = True
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> TelemetryConfig:
+        import re
+
+        for pattern in self.capture_redact:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"capture_redact pattern {pattern!r} is not a regular expression: {exc}") from exc
+        return self
+
+    def redactions(self) -> list[str]:
+        return [*(DEFAULT_REDACTIONS if self.capture_redact_defaults else ()), *self.capture_redact]
+
+
 class Config(_Strict):
     listen: str = "127.0.0.1:8080"
     data_dir: Path = Field(default_factory=lambda: Path(os.environ.get("SPLITLANE_HOME", "~/.splitlane")))
@@ -126,6 +162,10 @@ class Config(_Strict):
     allowed_regions: list[str] | None = None  # applies to every model without its own
     max_sessions: int = 10_000  # per-session routing state kept (least recently seen evicted)
     catch_all: str | None = None  # an alias that serves model names no alias matches (else 404)
+    # The gateway's database (telemetry, stored responses): SQLite under data_dir by default;
+    # "postgresql://user:password@host/db" for several gateway replicas sharing one store.
+    database_url: str | None = None
+    telemetry: TelemetryConfig = Field(default_factory=lambda: TelemetryConfig())
 
     @model_validator(mode="after")
     def _defaults_and_references(self) -> Config:
@@ -162,6 +202,13 @@ class Config(_Strict):
     @property
     def db_path(self) -> Path:
         return self.data_dir.expanduser() / "splitlane.db"
+
+    def database(self) -> str:
+        """The database URL: ``database_url``, else SQLite under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{self.db_path}"
 
 
 def load_config(path: Path | None = None, **overrides: object) -> Config:

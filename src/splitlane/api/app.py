@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +21,7 @@ from splitlane.api.services import Services
 from splitlane.api.turn import internal
 from splitlane.config import Config
 from splitlane.core.errors import NotFound, SplitlaneError
+from splitlane.web.dashboard import dashboard_routes
 
 Handler = Callable[[Request, Services], Awaitable[Response]]
 Renderer = Callable[[SplitlaneError], tuple[int, dict[str, object]]]
@@ -48,6 +50,10 @@ async def health(request: Request, services: Services) -> Response:
     return JSONResponse({"status": "ok", "models": services.planner.aliases()})
 
 
+async def metrics(request: Request, services: Services) -> Response:
+    return Response(services.telemetry.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     renderer = render_anthropic_error if "anthropic-version" in request.headers else render_openai_error
     return _render(renderer, NotFound(f"no route for {request.method} {request.url.path}"))
@@ -71,5 +77,7 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
         Route("/v1/messages/count_tokens", endpoint(messages.count_tokens, anthropic), methods=["POST"]),
         Route("/v1/models", endpoint(list_models, openai), methods=["GET"]),
         Route("/health", endpoint(health, openai), methods=["GET"]),
+        Route("/metrics", endpoint(metrics, openai), methods=["GET"]),
+        *dashboard_routes(lambda request: request.app.state.services.telemetry),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})

@@ -8,11 +8,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from splitlane.api.capture import Capturer
 from splitlane.config import Config
 from splitlane.routing.planner import Planner, RoutePlan, Target
 from splitlane.routing.replicas import Replica, build_replicas
-from splitlane.store.database import open_engine, sqlite_url
+from splitlane.store.database import open_engine
+from splitlane.store.migrations import migrate
 from splitlane.store.responses import ResponseStore
+from splitlane.telemetry.prometheus import GatewayMetrics
+from splitlane.telemetry.recorder import Recorder
+from splitlane.telemetry.records import Clock
+from splitlane.telemetry.redact import Redactor
+from splitlane.telemetry.writer import TelemetryWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,7 @@ class Services:
     planner: Planner
     database: AsyncEngine
     responses: ResponseStore
+    telemetry: Recorder
     routed: deque[RoutedTurn] = field(default_factory=lambda: deque(maxlen=10_000))
 
     @classmethod
@@ -43,10 +51,40 @@ class Services:
             warm = getattr(replica.upstream, "warm", None)
             if warm is not None:
                 warm()  # the embedded model loads in its own thread while the server starts
-        database = open_engine(sqlite_url(config.db_path))
-        responses = ResponseStore(database)
-        await responses.start()
-        return cls(config, replicas, Planner(config, replicas), database, responses)
+        database = open_engine(config.database())
+        await migrate(database)
+        settings = config.telemetry
+        clock = Clock.start()
+        writer = TelemetryWriter(database, clock, settings.queue_size, settings.batch_size)
+        capture = Capturer(Redactor(settings.redactions())) if settings.capture else None
+        metrics = GatewayMetrics(lambda: services.gauges())  # read at scrape time, once services exists
+        recorder = Recorder(clock, writer, metrics, settings.durable_wait_s, capture, config.max_sessions)
+        services = cls(config, replicas, Planner(config, replicas), database, ResponseStore(database), recorder)
+        writer.start()
+        return services
+
+    def gauges(self) -> dict[str, tuple[str, list[tuple[dict[str, str], float]]]]:
+        """Values read when /metrics is scraped."""
+        writer = self.telemetry.writer
+        engines = [
+            ({"upstream": name}, float(getattr(r.upstream, "queue_depth", 0)))
+            for name, rs in self.replicas.items()
+            for r in rs
+            if hasattr(r.upstream, "queue_depth")
+        ]
+        return {
+            "splitlane_turns_in_flight": ("Turns streaming now", [({}, float(len(self.telemetry.inflight)))]),
+            "splitlane_telemetry_queue_depth": ("Records waiting for the writer", [({}, float(writer.depth))]),
+            "splitlane_telemetry_dropped_records": (
+                "Records dropped since start (queue full, or the database refused them)",
+                [
+                    ({"reason": "queue_full"}, float(writer.stats.dropped)),
+                    ({"reason": "write_failed"}, float(writer.stats.failed)),
+                ],
+            ),
+            "splitlane_telemetry_written_records": ("Records stored since start", [({}, float(writer.stats.written))]),
+            "splitlane_engine_queue_depth": ("Requests waiting for the embedded engine", engines),
+        }
 
     def record(self, plan: RoutePlan, target: Target, failed: tuple[str, ...]) -> None:
         self.routed.append(
@@ -57,4 +95,5 @@ class Services:
 
     async def aclose(self) -> None:
         await asyncio.gather(*(r.upstream.aclose() for rs in self.replicas.values() for r in rs))
+        await self.telemetry.writer.aclose()
         await self.database.dispose()

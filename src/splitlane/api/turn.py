@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
@@ -33,6 +35,8 @@ from splitlane.core.response import ChatResponse, ResponseBuilder
 if TYPE_CHECKING:
     from splitlane.api.services import Services
 from splitlane.routing.planner import RoutePlan, Target
+from splitlane.telemetry.observe import Route, TurnObserver
+from splitlane.telemetry.recorder import Recorder
 
 log = logging.getLogger("splitlane.turn")
 
@@ -70,14 +74,16 @@ RETRYABLE = (UpstreamError, RateLimited, Overloaded)
 
 async def open_stream(
     plan: RoutePlan, request: ChatRequest, on_cooldown: Callable[[Target, float], None]
-) -> tuple[Target, Event, AsyncGenerator[Event, None], tuple[str, ...]]:
-    """The first target that produces a first event, with that event and the rest of its stream.
+) -> tuple[Target, Event, AsyncGenerator[Event, None], tuple[str, ...], float]:
+    """The first target that produces a first event, with that event, the rest of its stream, the
+    routes that failed before it and when (``time.monotonic()``) its request was sent.
 
     Fallbacks happen only here, before anything has reached the client.
     """
     failed: list[str] = []
     last: SplitlaneError | None = None
     for target in plan.targets:
+        sent = time.monotonic()
         events = target.replica.upstream.stream(request.with_model(target.model))
         try:
             async with asyncio.timeout(target.first_byte_timeout_s):
@@ -96,7 +102,7 @@ async def open_stream(
             await events.aclose()
             raise
         else:
-            return target, first, events, tuple(failed)
+            return target, first, events, tuple(failed), sent
         await events.aclose()
         failed.append(f"{target.label}: {last.message}")
         log.warning(
@@ -112,47 +118,82 @@ async def open_stream(
 async def run_turn(
     surface: Surface, services: Services, request: ChatRequest, on_finish: OnFinish | None = None
 ) -> Response:
-    plan = services.planner.plan(request)
-    target, first, events, failed = await open_stream(plan, request, services.planner.cool_down)
+    telemetry = services.telemetry
+    t_recv = telemetry.clock.now()
+    try:
+        plan = services.planner.plan(request)
+    except SplitlaneError as exc:
+        telemetry.metrics.error(request.surface, str(exc.kind))
+        raise
+    observer = telemetry.begin(request, plan.session, t_recv)
+    try:
+        target, first, events, failed, sent = await open_stream(plan, request, services.planner.cool_down)
+    except BaseException as exc:
+        telemetry.failed(observer, exc)
+        raise
+    route = Route(str(plan.decision.lane), str(plan.decision), target.label, target.replica.url or "", len(failed))
+    observer.routed(route, telemetry.clock.at(sent))
     services.record(plan, target, failed)
     headers = {"x-splitlane-lane": str(plan.decision.lane), "x-splitlane-upstream": target.label}
     if request.stream:
-        body = _stream(surface, request, first, events, on_finish)
+        body = _stream(surface, request, first, events, Finishing(telemetry, observer, on_finish))
         return StreamingResponse(body, media_type="text/event-stream", headers={**SSE_HEADERS, **headers})
     builder = ResponseBuilder()
-    async with aclosing(events):
-        builder.feed(first)
-        async for event in events:
-            builder.feed(event)
-    response = builder.build()
-    if on_finish is not None:
-        await on_finish(response)
+    try:
+        async with aclosing(events):
+            event: Event | None = first
+            while event is not None:
+                observer.seen(event)
+                builder.feed(event)
+                event = await anext(events, None)
+        response = builder.build()
+    except BaseException as exc:
+        telemetry.failed(observer, exc)
+        raise
+    await Finishing(telemetry, observer, on_finish)(response)
     return Response(
         orjson.dumps(surface.encode_response(request, response)), media_type="application/json", headers=headers
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Finishing:
+    """What happens when a turn has finished, before the client sees its end: its stored state
+    (a Responses object) and its telemetry record."""
+
+    telemetry: Recorder
+    observer: TurnObserver
+    on_finish: OnFinish | None
+
+    async def __call__(self, response: ChatResponse) -> None:
+        if self.on_finish is not None:
+            await self.on_finish(response)
+        await self.telemetry.finished(self.observer, response)
+
+
 async def _stream(
-    surface: Surface,
-    request: ChatRequest,
-    first: Event,
-    events: AsyncGenerator[Event, None],
-    on_finish: OnFinish | None,
+    surface: Surface, request: ChatRequest, first: Event, events: AsyncGenerator[Event, None], finishing: Finishing
 ) -> AsyncIterator[bytes]:
     encoder = surface.stream_encoder(request)
     builder = ResponseBuilder()
-    async with aclosing(events):
-        try:
-            event: Event | None = first
-            while event is not None:
-                builder.feed(event)
-                if isinstance(event, Finish) and on_finish is not None:
-                    await on_finish(builder.build())  # stored before the client sees the end
-                for chunk in encoder.feed(event):
+    observer = finishing.observer
+    try:
+        async with aclosing(events):
+            try:
+                event: Event | None = first
+                while event is not None:
+                    observer.seen(event)
+                    builder.feed(event)
+                    if isinstance(event, Finish):
+                        await finishing(builder.build())
+                    for chunk in encoder.feed(event):
+                        yield chunk
+                    event = await anext(events, None)
+                if builder.finish is None:
+                    raise UpstreamProtocolError("upstream stream ended before it finished")
+            except Exception as exc:
+                finishing.telemetry.failed(observer, exc)
+                for chunk in encoder.fail(internal(exc)):
                     yield chunk
-                event = await anext(events, None)
-            if builder.finish is None:
-                raise UpstreamProtocolError("upstream stream ended before it finished")
-        except Exception as exc:
-            for chunk in encoder.fail(internal(exc)):
-                yield chunk
+    finally:
+        finishing.telemetry.failed(observer, None)  # the client went away mid-stream: cancelled

@@ -18,10 +18,10 @@ from splitlane.telemetry.metrics import (
     SessionSummary,
     SessionTable,
     gaps_before,
-    percentile,
     session_table,
     summarize_session,
 )
+from splitlane.telemetry.metrics import turn_stats as per_turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +128,7 @@ def turn_stats(results: Sequence[TurnResult], targets: Sequence[str]) -> dict[st
     stats = {}
     for name in targets:
         mine = [r for r in results if r.target == name]
-        ttfts = [t for r in mine if (t := r.times.ttft_s) is not None]
-        decode = [d for r in mine if (d := r.times.decode_tps) is not None]
-        stats[name] = {
-            "p50_ttft_s": percentile(ttfts, 50),
-            "p90_ttft_s": percentile(ttfts, 90),
-            "p50_decode_tps": percentile(decode, 50),
-            "errors": float(sum(1 for r in mine if r.error)),
-        }
+        stats[name] = per_turn([r.times for r in mine], sum(1 for r in mine if r.error))
     return stats
 
 

@@ -9,15 +9,19 @@ from typing import Annotated
 import typer
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from splitlane.api.app import create_app
 from splitlane.cli.bench import bench_app
 from splitlane.cli.options import parse_pairs
+from splitlane.cli.report import run_report
 from splitlane.cli.route import route_app, run_explain
 from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
 from splitlane.core.errors import SplitlaneError
+from splitlane.store.database import redact_url
+from splitlane.telemetry.queries import GROUPINGS
 from splitlane.upstream.sim.profile import PROFILES
 
 app = typer.Typer(help="splitlane: one endpoint for coding agents.", no_args_is_help=True, add_completion=False)
@@ -141,6 +145,32 @@ def serve(
         http="httptools",
         timeout_graceful_shutdown=30,
     )
+
+
+@app.command()
+def report(
+    by: Annotated[str | None, typer.Option(help="group sessions by lane | upstream | model | client | surface")] = None,
+    since: Annotated[str | None, typer.Option(help="from: 30m, 2h, 7d ago or an ISO date")] = None,
+    until: Annotated[str | None, typer.Option(help="until: 30m, 2h, 7d ago or an ISO date")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file")] = None,
+    database: Annotated[str | None, typer.Option(help="database URL (default: the config's)")] = None,
+) -> None:
+    """The session table from the gateway's telemetry: effective tok/s, wall time, time split."""
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+    if by is not None and by not in GROUPINGS:
+        raise typer.BadParameter(f"choose one of {', '.join(GROUPINGS)}", param_hint="--by")
+    url = database or _load(config).database()
+    try:
+        text = run_report(url, by, since, until, "json" if as_json else "csv" if as_csv else "table")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except (OSError, SQLAlchemyError) as exc:
+        typer.echo(f"error: cannot read {redact_url(url)}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(text.rstrip("\n"))
 
 
 if __name__ == "__main__":

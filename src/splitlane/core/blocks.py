@@ -21,7 +21,7 @@ from splitlane.core.events import (
     ToolArgsDelta,
 )
 from splitlane.core.parts import ProviderData
-from splitlane.core.usage import Usage
+from splitlane.core.usage import EngineStats, Usage
 
 
 class BlockWriter:
@@ -83,12 +83,18 @@ class BlockWriter:
         self._open = None
         return [BlockEnd(self.open_index, provider_data or {})]
 
-    def finish(self, stop_reason: StopReason, usage: Usage, stop_sequence: str | None = None) -> list[Event]:
+    def finish(
+        self,
+        stop_reason: StopReason,
+        usage: Usage,
+        stop_sequence: str | None = None,
+        engine: EngineStats | None = None,
+    ) -> list[Event]:
         if self.finished:
             raise UpstreamProtocolError("upstream finished twice")
         events = self.close()
         if stop_reason is StopReason.END_TURN and self.has_tool_calls:
             stop_reason = StopReason.TOOL_USE
         self.finished = True
-        events.append(Finish(stop_reason, usage, stop_sequence))
+        events.append(Finish(stop_reason, usage, stop_sequence, engine))
         return events

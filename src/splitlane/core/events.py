@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from splitlane.core.parts import ProviderData
-from splitlane.core.usage import Usage
+from splitlane.core.usage import EngineStats, Usage
 
 
 class BlockKind(StrEnum):
@@ -77,6 +77,7 @@ class Finish:
     stop_reason: StopReason
     usage: Usage
     stop_sequence: str | None = None
+    engine: EngineStats | None = None  # the embedded engine's own statistics
 
 
 Event = BlockStart | TextDelta | ReasoningDelta | ToolArgsDelta | BlockEnd | UsageUpdate | Finish

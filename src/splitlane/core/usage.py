@@ -35,3 +35,14 @@ class Usage:
             cached_input_tokens=cache_read,
             cache_creation_input_tokens=cache_creation,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """What the embedded engine says about one request (for telemetry; never sent to clients)."""
+
+    queue_wait_s: float
+    prefill_s: float
+    decode_s: float
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0

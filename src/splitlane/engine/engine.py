@@ -83,6 +83,11 @@ class Engine:
         finally:
             ticket.cancelled.set()  # a consumer that stops early frees the engine at the next token
 
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for the engine thread (not counting the one it is running)."""
+        return self._jobs.qsize()
+
     def close(self) -> None:
         self._jobs.put(None)
 

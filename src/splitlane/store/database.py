@@ -1,4 +1,5 @@
-"""One async SQLAlchemy engine for the gateway's own state (SQLite by default, WAL mode)."""
+"""One async SQLAlchemy engine for the gateway's own state: SQLite by default (WAL mode), or
+PostgreSQL by URL (several gateway replicas sharing one store)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,37 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def open_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url)
-    if url.startswith("sqlite"):
+def async_url(url: str) -> str:
+    """``postgresql://…`` as users write it, with the async driver SQLAlchemy needs."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(connection: Any, _record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def open_engine(url: str) -> AsyncEngine:
+    url = async_url(url)
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # a killed process loses no committed turn
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
 
     return engine

@@ -11,19 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-metadata = MetaData()
-responses = Table(
-    "responses",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("created_at", Integer, nullable=False),
-    Column("model", String(256), nullable=False),
-    Column("response", Text, nullable=False),
-    Column("conversation", Text, nullable=False),
-)
+from splitlane.store.schema import responses
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +26,6 @@ class StoredResponse:
 class ResponseStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-
-    async def start(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
 
     async def put(self, response: dict[str, Any], conversation: list[dict[str, Any]]) -> None:
         async with self.engine.begin() as connection:

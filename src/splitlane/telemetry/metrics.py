@@ -141,3 +141,15 @@ def session_table(summaries: Sequence[SessionSummary]) -> SessionTable:
         mean_gap_s=sum(s.gap_s for s in summaries) / n,
         cache_hit_ratio=sum(s.cached_input_tokens for s in summaries) / inputs if inputs else 0.0,
     )
+
+
+def turn_stats(turns: Sequence[TurnTimes], errors: int) -> dict[str, float]:
+    """Per-turn figures beside the session table: P50/P90 TTFT, P50 decode rate, errors."""
+    ttfts = [t for turn in turns if (t := turn.ttft_s) is not None]
+    decode = [d for turn in turns if (d := turn.decode_tps) is not None]
+    return {
+        "p50_ttft_s": percentile(ttfts, 50),
+        "p90_ttft_s": percentile(ttfts, 90),
+        "p50_decode_tps": percentile(decode, 50),
+        "errors": float(errors),
+    }

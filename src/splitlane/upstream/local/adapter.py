@@ -12,7 +12,7 @@ from splitlane.core.blocks import BlockWriter
 from splitlane.core.events import Event, StopReason
 from splitlane.core.ids import new_id
 from splitlane.core.request import ChatRequest
-from splitlane.core.usage import Usage
+from splitlane.core.usage import EngineStats, Usage
 from splitlane.engine import prompt, templates, toolcalls
 from splitlane.engine.engine import Done, Engine, Job
 from splitlane.engine.runner import Runner, SamplingParams, default_model_path
@@ -91,14 +91,19 @@ class LocalUpstream:
         usage = Usage(
             input_tokens=done.prompt_tokens, output_tokens=done.output_tokens, cached_input_tokens=done.cached_tokens
         )
+        stats = EngineStats(done.queue_wait_s, done.prefill_s, done.decode_s)
         if done.stop_sequence is not None:
-            return blocks.finish(StopReason.STOP_SEQUENCE, usage, done.stop_sequence)
+            return blocks.finish(StopReason.STOP_SEQUENCE, usage, done.stop_sequence, stats)
         reason = StopReason.MAX_TOKENS if done.hit_max_tokens and not blocks.has_tool_calls else StopReason.END_TURN
-        return blocks.finish(reason, usage)
+        return blocks.finish(reason, usage, engine=stats)
 
     async def count_tokens(self, request: ChatRequest) -> int:
         runner = await self.engine.runner()
         return len(await asyncio.to_thread(runner.tokenize, await self._prompt(request)))
+
+    @property
+    def queue_depth(self) -> int:
+        return 0 if self._engine is None else self._engine.queue_depth
 
     async def aclose(self) -> None:
         if self._engine is not None:

@@ -28,7 +28,7 @@ PASSTHROUGH = (
 def encode_request(request: ChatRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": [m for message in request.messages for m in _messages(message)],
+        "messages": [m for message in request.messages for m in encode_message(message)],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -87,7 +87,7 @@ def _content(parts: list[TextPart | ImagePart]) -> str | list[dict[str, Any]]:
     return out
 
 
-def _messages(message: Message) -> list[dict[str, Any]]:
+def encode_message(message: Message) -> list[dict[str, Any]]:
     if message.role is Role.TOOL:
         return [{"role": "tool", "tool_call_id": r.call_id, "content": r.text} for r in message.of_type(ToolResultPart)]
     visible = [p for p in message.parts if isinstance(p, TextPart | ImagePart)]

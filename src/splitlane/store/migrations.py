@@ -1,0 +1,83 @@
+"""Versioned schema migrations, applied in order at start, each in its own transaction.
+
+A database records the versions it has; a gateway applies the ones it lacks and refuses to run on
+a database newer than itself (another replica upgraded first). Steps never change: a new column
+or table is a new step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from splitlane.store.schema import captures, responses, schema_migrations, telemetry_drops, turns
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer splitlane."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _responses(connection: Connection) -> None:
+    responses.create(connection, checkfirst=True)  # databases from before migrations have it
+
+
+def _telemetry(connection: Connection) -> None:
+    turns.create(connection)
+    telemetry_drops.create(connection)
+
+
+def _captures(connection: Connection) -> None:
+    captures.create(connection)
+
+
+MIGRATIONS = (
+    Migration(1, "stored Responses API objects", _responses),
+    Migration(2, "per-turn telemetry and dropped-record counts", _telemetry),
+    Migration(3, "captured turns for agentsession/v1 export", _captures),
+)
+
+
+def _applied(connection: Connection) -> set[int]:
+    schema_migrations.create(connection, checkfirst=True)
+    return set(connection.execute(select(schema_migrations.c.version)).scalars())
+
+
+def current_version(connection: Connection) -> int:
+    if not inspect(connection).has_table(schema_migrations.name):
+        return 0
+    return max(_applied(connection), default=0)
+
+
+async def migrate(engine: AsyncEngine) -> list[int]:
+    """Apply every missing step; return the versions applied now."""
+    async with engine.begin() as connection:
+        applied = await connection.run_sync(_applied)
+    newest = MIGRATIONS[-1].version
+    if applied and max(applied) > newest:
+        raise SchemaTooNew(
+            f"the database is at schema version {max(applied)}; this splitlane knows up to {newest}: upgrade it"
+        )
+    done: list[int] = []
+    for step in MIGRATIONS:
+        if step.version in applied:
+            continue
+        async with engine.begin() as connection:
+            await connection.run_sync(step.apply)
+            await connection.execute(
+                insert(schema_migrations).values(
+                    version=step.version, description=step.description, applied_at=time.time()
+                )
+            )
+        done.append(step.version)
+    return done

@@ -1,0 +1,90 @@
+"""Every table of the gateway's database, in one place (SQLAlchemy Core; SQLite or PostgreSQL).
+
+Tables are created and changed only by the versioned steps in ``store/migrations.py``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", String(200), nullable=False),
+    Column("applied_at", Float, nullable=False),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", Integer, nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("conversation", Text, nullable=False),
+)
+
+# One row per turn: the metric definitions of DESIGN.md. Times are seconds since the epoch, taken
+# from the gateway's monotonic clock (one anchor per process), so differences are monotonic.
+turns = Table(
+    "turns",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("session", String(300), nullable=False),
+    Column("session_source", String(40), nullable=False),
+    Column("client", String(60), nullable=False),
+    Column("surface", String(20), nullable=False),
+    Column("model", String(256), nullable=False),  # the alias the client asked for
+    Column("lane", String(20), nullable=False),
+    Column("lane_reason", String(300), nullable=False),
+    Column("upstream", String(300), nullable=False),  # "upstream/model" that served it
+    Column("replica", String(300), nullable=False),
+    Column("fallbacks", Integer, nullable=False),  # routes that failed before this one
+    Column("stream", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),  # ok | error | cancelled
+    Column("error", String(500), nullable=True),
+    Column("stop_reason", String(40), nullable=True),
+    Column("t_recv", Float, nullable=False),
+    Column("t_up", Float, nullable=True),
+    Column("t_first", Float, nullable=True),
+    Column("t_last", Float, nullable=False),
+    Column("gap_before_s", Float, nullable=True),
+    Column("input_tokens", Integer, nullable=False),
+    Column("cached_input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("reasoning_tokens", Integer, nullable=False),
+    Column("tool_calls", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("prompt_chars", Integer, nullable=False),
+    Column("prompt_hash", String(32), nullable=False),  # sizes and hashes only: no content
+    Column("queue_wait_s", Float, nullable=True),  # embedded engine statistics
+    Column("prefill_s", Float, nullable=True),
+    Column("drafted_tokens", Integer, nullable=True),
+    Column("accepted_tokens", Integer, nullable=True),
+    Index("turns_by_session", "session", "t_recv"),
+    Index("turns_by_time", "t_recv"),
+)
+
+# Records the bounded writer queue could not take: counted, stored as soon as it can, reported.
+telemetry_drops = Table(
+    "telemetry_drops",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("dropped", Integer, nullable=False),
+)
+
+# Capture mode: the full turn, redacted, for `splitlane capture export` (agentsession/v1).
+captures = Table(
+    "captures",
+    metadata,
+    Column("turn_id", String(40), primary_key=True),
+    Column("session", String(300), nullable=False),
+    Column("t_recv", Float, nullable=False),
+    Column("request", Text, nullable=False),  # {"messages": [...], "tools": [...]} in Chat Completions form
+    Column("output", Text, nullable=False),  # the assistant message, same form
+    Index("captures_by_session", "session", "t_recv"),
+)

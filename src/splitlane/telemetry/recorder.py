@@ -1,0 +1,72 @@
+"""The gateway's telemetry: starts an observer per turn, and when the turn ends hands its record to
+the metrics and the writer. Tool gaps come from the session's previous turn, kept in memory."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from splitlane.core.errors import SplitlaneError
+from splitlane.core.request import ChatRequest
+from splitlane.core.response import ChatResponse
+from splitlane.sessions.identify import SessionId
+from splitlane.telemetry.observe import TurnObserver
+from splitlane.telemetry.prometheus import GatewayMetrics
+from splitlane.telemetry.records import Clock, TurnRecord
+from splitlane.telemetry.writer import Captured, TelemetryWriter
+
+Capture = Callable[[ChatRequest, ChatResponse], Captured]
+
+
+class Recorder:
+    def __init__(
+        self,
+        clock: Clock,
+        writer: TelemetryWriter,
+        metrics: GatewayMetrics,
+        durable_wait_s: float = 2.0,
+        capture: Capture | None = None,
+        max_sessions: int = 10_000,
+    ) -> None:
+        self.clock = clock
+        self.writer = writer
+        self.metrics = metrics
+        self.durable_wait_s = durable_wait_s
+        self.capture = capture
+        self.max_sessions = max_sessions
+        self.inflight: dict[str, TurnObserver] = {}
+        self._last_end: OrderedDict[str, float] = OrderedDict()
+
+    def begin(self, request: ChatRequest, session: SessionId, t_recv: float) -> TurnObserver:
+        previous = self._last_end.get(session.key)
+        gap = None if previous is None else max(0.0, t_recv - previous)
+        observer = TurnObserver(self.clock, request, session, t_recv, gap)
+        self.inflight[observer.id] = observer
+        return observer
+
+    async def finished(self, observer: TurnObserver, response: ChatResponse) -> None:
+        """A turn that finished: stored (waiting, boundedly, for its commit) before the client sees its end."""
+        record = self._end(observer, observer.record())
+        captured = self.capture(observer.request, response) if self.capture is not None else None
+        await self.writer.write(record, captured, self.durable_wait_s)
+
+    def failed(self, observer: TurnObserver, error: BaseException | None) -> None:
+        """A turn that ended in an error, or was cancelled (``error`` None): queued, never awaited."""
+        if observer.id not in self.inflight:
+            return  # already recorded
+        if error is None:
+            record = observer.record("cancelled")
+        else:
+            kind = error.kind if isinstance(error, SplitlaneError) else "internal"
+            message = error.message if isinstance(error, SplitlaneError) else type(error).__name__
+            record = observer.record("error", f"{kind}: {message}")
+        self.writer.submit(self._end(observer, record))
+
+    def _end(self, observer: TurnObserver, record: TurnRecord) -> TurnRecord:
+        self.inflight.pop(observer.id, None)
+        self._last_end[record.session] = record.t_last
+        self._last_end.move_to_end(record.session)
+        while len(self._last_end) > self.max_sessions:
+            self._last_end.popitem(last=False)
+        self.metrics.observe(record)
+        return record

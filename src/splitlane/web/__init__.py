@@ -1,0 +1,1 @@
+"""The dashboard the gateway serves at /dashboard (reads telemetry queries only)."""
