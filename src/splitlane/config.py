@@ -120,7 +120,7 @@ DEFAULT_REDACTIONS = (
     r"AKIA[0-9A-Z]{16}",  # AWS access key ids
     r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
     r"xox[abposr]-[A-Za-z0-9-]{10,}",  # Slack tokens
-    r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{16,}",
+    r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{16,}",
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
 )
 
@@ -141,7 +141,7 @@ class TelemetryConfig(_Strict):
 
         for pattern in self.capture_redact:
             try:
-                re.compile(pattern)
+                re.compile(f"(?:{pattern})")  # as the redactor joins them: inline flags must be scoped, (?i:...)
             except re.error as exc:
                 raise ValueError(f"capture_redact pattern {pattern!r} is not a regular expression: {exc}") from exc
         return self
