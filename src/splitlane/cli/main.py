@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from splitlane.api.app import create_app
 from splitlane.cli.bench import bench_app
 from splitlane.cli.options import parse_pairs
-from splitlane.cli.report import run_report
+from splitlane.cli.report import run_export, run_report
 from splitlane.cli.route import route_app, run_explain
 from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
@@ -171,6 +171,33 @@ def report(
         typer.echo(f"error: cannot read {redact_url(url)}: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(text.rstrip("\n"))
+
+
+capture_app = typer.Typer(help="Turns the gateway captured ([telemetry] capture = true).", no_args_is_help=True)
+app.add_typer(capture_app, name="capture")
+
+
+@capture_app.command("export")
+def capture_export(
+    output: Annotated[Path, typer.Argument(help="agentsession/v1 file to write (.jsonl or .jsonl.gz)")],
+    since: Annotated[str | None, typer.Option(help="from: 30m, 2h, 7d ago or an ISO date")] = None,
+    session: Annotated[str | None, typer.Option(help="only this session id")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file")] = None,
+    database: Annotated[str | None, typer.Option(help="database URL (default: the config's)")] = None,
+) -> None:
+    """Write captured sessions as a trace that `splitlane bench --trace` replays."""
+    url = database or _load(config).database()
+    try:
+        count = run_export(url, output, since, session)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except (OSError, SQLAlchemyError) as exc:
+        typer.echo(f"error: cannot read {redact_url(url)}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if not count:
+        typer.echo("no captured turns: set `capture = true` under [telemetry] in the gateway's config", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"wrote {count} sessions to {output}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``splitlane report``: the session table from the gateway's telemetry store, groups side by side."""
+"""``splitlane report`` (the session table from the telemetry store, groups side by side) and
+``splitlane capture export`` (captured turns as an agentsession/v1 trace)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import re
 import time
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 from rich.console import Console
 
+from splitlane.bench.convert.capture import convert_captured, load_captured
 from splitlane.bench.report import side_by_side
+from splitlane.bench.trace import write_trace
 from splitlane.store.database import open_engine, redact_url
 from splitlane.store.migrations import migrate
 from splitlane.telemetry.queries import Group, dropped_records, group_sessions, load_turns
@@ -76,3 +80,21 @@ def run_report(url: str, by: str | None, since: str | None, until: str | None, f
     end = parse_time(until) if until else None
     groups, dropped = asyncio.run(load_groups(url, by, start, end))
     return render(groups, dropped, url, fmt, by)
+
+
+async def _captured_sessions(url: str, since: float | None, session: str | None) -> list[Any]:
+    engine = open_engine(url)
+    try:
+        await migrate(engine)
+        return await load_captured(engine, since, session)
+    finally:
+        await engine.dispose()
+
+
+def run_export(url: str, output: Path, since: str | None, session: str | None) -> int:
+    """``splitlane capture export``: the number of sessions written."""
+    captured = asyncio.run(_captured_sessions(url, parse_time(since) if since else None, session))
+    header, sessions = convert_captured(captured)
+    if sessions:
+        write_trace(output, header, sessions)
+    return len(sessions)

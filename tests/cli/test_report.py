@@ -1,0 +1,110 @@
+"""``splitlane report`` and ``splitlane capture export`` on a gateway's real store: a session run
+through the gateway with the openai SDK, read back as a table, JSON, CSV and a replayable trace."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from splitlane.bench.trace import history_at, read_trace
+from splitlane.cli.main import app
+from splitlane.cli.report import parse_time
+from tests.scripted import TOOL_PROMPT, scripted
+
+__all__ = ["scripted"]
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def session(scripted: tuple[str, Path]) -> tuple[str, list[list[dict[str, Any]]]]:
+    """One three-turn session; returns the database URL and each turn's prompt as sent."""
+    url, data_dir = scripted
+    client = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=30)
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "report test agent"}]
+    prompts = []
+    for prompt in ("start with key sk-abcdefghijklmnopqrstuvwx and SECRET-1234", TOOL_PROMPT, "finish"):
+        messages.append({"role": "user", "content": prompt})
+        prompts.append(list(messages))
+        reply = client.chat.completions.create(model="script", messages=messages)  # type: ignore[arg-type]
+        message = reply.choices[0].message
+        assistant: dict[str, Any] = {"role": "assistant", "content": message.content}
+        if message.tool_calls:
+            assistant["tool_calls"] = [c.model_dump() for c in message.tool_calls]
+            messages += [assistant, {"role": "tool", "tool_call_id": message.tool_calls[0].id, "content": "done"}]
+        else:
+            messages.append(assistant)
+        time.sleep(0.05)
+    return f"sqlite:///{data_dir / 'splitlane.db'}", prompts
+
+
+def test_report_table_json_csv(session: tuple[str, Any]) -> None:
+    url, _ = session
+    table = runner.invoke(app, ["report", "--database", url, "--by", "client"])
+    assert table.exit_code == 0, table.output
+    assert "P50 effective tok/s" in table.output
+    assert "openai-python" in table.output
+    data = orjson.loads(runner.invoke(app, ["report", "--database", url, "--json", "--since", "1h"]).output)
+    (group,) = data["groups"]
+    assert group["group"] == "all"
+    assert group["sessions"] >= 1
+    assert group["p50_effective_tps"] > 0
+    assert data["dropped_records"] == 0
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["report", "--database", url, "--csv"]).output)))
+    assert rows[0]["group"] == "all"
+    assert float(rows[0]["mean_wall_s"]) > 0
+    future = runner.invoke(app, ["report", "--database", url, "--json", "--since", "2999-01-01"])
+    assert orjson.loads(future.output)["groups"] == []
+
+
+def test_report_rejects_bad_options(session: tuple[str, Any]) -> None:
+    url, _ = session
+    assert runner.invoke(app, ["report", "--database", url, "--by", "colour"]).exit_code == 2
+    bad_since = runner.invoke(app, ["report", "--database", url, "--since", "yesterday"])
+    assert bad_since.exit_code == 2
+    assert "neither a duration" in bad_since.output
+    assert runner.invoke(app, ["report", "--database", url, "--json", "--csv"]).exit_code == 2
+
+
+def test_parse_time() -> None:
+    assert parse_time("90s", now=1000.0) == 910.0
+    assert parse_time("2h", now=10_000.0) == 2800.0
+    assert parse_time("1.5d", now=200_000.0) == 200_000.0 - 129_600.0
+
+
+def test_capture_export_replays_the_same_prompts_redacted(session: tuple[str, Any], tmp_path: Path) -> None:
+    url, prompts = session
+    out = tmp_path / "captured.jsonl"
+    result = runner.invoke(app, ["capture", "export", str(out), "--database", url])
+    assert result.exit_code == 0, result.output
+    _, sessions = read_trace(out)
+    mine = next(s for s in sessions if "report test agent" in str(s.header.initial_messages))
+    assert len(mine.turns) == 3
+    assert mine.turns[1].output.stop_reason == "tool_calls"
+    assert mine.turns[1].timing.gap_kind == "tool"
+    raw = out.read_text()
+    assert "sk-abcdefghijklmnopqrstuvwx" not in raw
+    assert "SECRET-1234" not in raw  # the config's own pattern
+    assert "[REDACTED]" in raw
+    for i, prompt in enumerate(prompts):
+        replayed = history_at(mine, i)
+        assert len(replayed) == len(prompt)
+        assert [m["role"] for m in replayed] == [m["role"] for m in prompt]
+        assert replayed[-1]["content"] == prompt[-1]["content"] or "[REDACTED]" in replayed[-1]["content"]
+        assert not any(t.input.replace_history for t in mine.turns)
+
+
+def test_capture_export_says_when_nothing_was_captured(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["capture", "export", str(tmp_path / "x.jsonl"), "--database", f"sqlite:///{tmp_path / 'empty.db'}"]
+    )
+    assert result.exit_code == 1
+    assert "capture = true" in result.output
