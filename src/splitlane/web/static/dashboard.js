@@ -91,7 +91,7 @@ function distribution(values) {
   chart("distribution", "distribution", {
     scales: { x: { time: false } },
     axes: [{ label: "effective tok/s" }, { label: "sessions" }],
-    series: [{}, { label: "sessions", fill: "rgba(31,157,114,0.5)", stroke: "#1f9d72", paths: uPlot.paths.bars({ size: [0.9] }) }],
+    series: [{}, { label: "sessions", fill: "rgba(31,157,114,0.5)", stroke: "#1f9d72", points: { show: false }, paths: uPlot.paths.bars({ size: [0.9] }) }],
     legend: { show: false },
   }, [xs, counts]);
 }
