@@ -27,8 +27,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
 
+# PostgreSQL (loopback) and Chromium for the store and dashboard tests: installed and started by
+# .ci/services when we are root; otherwise those tests say why they skip (and fail under CI=true).
 test: lint agents
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@if [ -z "$$SPLITLANE_TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ]; then \
+		url=$$(bash .ci/services) || { echo "make test: .ci/services failed" >&2; exit 1; }; \
+	else url="$$SPLITLANE_TEST_POSTGRES_URL"; fi; \
+	SPLITLANE_TEST_POSTGRES_URL="$$url" $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The real agent CLIs the end-to-end tests drive, at pinned versions (npm registry).
 AGENTS := .agents

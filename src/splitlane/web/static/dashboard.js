@@ -18,13 +18,15 @@ async function getJSON(url) {
 function cards(data) {
   const all = data.sessions;
   const outputs = all.reduce((a, s) => a + s.output_tokens, 0);
-  const table = data.groups.length === 1 ? data.groups[0].table : null;
+  const sorted = [...data.effective_tps].sort((a, b) => a - b);
+  const mid = (sorted.length - 1) / 2;  // linear interpolation, as the report computes P50
+  const p50 = sorted.length ? sorted[Math.floor(mid)] + (sorted[Math.ceil(mid)] - sorted[Math.floor(mid)]) * (mid % 1) : null;
   const items = [
     ["sessions", data.session_count],
     ["live now", all.filter((s) => s.live).length],
     ["turns in flight", data.inflight.length],
     ["output tokens", outputs.toLocaleString()],
-    ["P50 effective tok/s", table ? num(table.p50_effective_tps) : "–"],
+    ["P50 effective tok/s", num(p50)],
     ["records dropped", data.telemetry.dropped + data.telemetry.failed],
   ];
   $("cards").innerHTML = items
@@ -89,7 +91,7 @@ function distribution(values) {
   const counts = new Array(bins).fill(0);
   for (const v of values) counts[Math.min(bins - 1, Math.floor(v / size))] += 1;
   chart("distribution", "distribution", {
-    scales: { x: { time: false } },
+    scales: { x: { time: false, range: [0, max * 1.02] } },
     axes: [{ label: "effective tok/s" }, { label: "sessions" }],
     series: [{}, { label: "sessions", fill: "rgba(31,157,114,0.5)", stroke: "#1f9d72", points: { show: false }, paths: uPlot.paths.bars({ size: [0.9] }) }],
     legend: { show: false },
