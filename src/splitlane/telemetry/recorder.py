@@ -3,6 +3,7 @@ the metrics and the writer. Tool gaps come from the session's previous turn, kep
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -51,10 +52,11 @@ class Recorder:
         await self.writer.write(record, captured, self.durable_wait_s)
 
     def failed(self, observer: TurnObserver, error: BaseException | None) -> None:
-        """A turn that ended in an error, or was cancelled (``error`` None): queued, never awaited."""
+        """A turn that ended in an error, or was cancelled (``error`` None, or the task was cancelled
+        because the client went away): queued, never awaited."""
         if observer.id not in self.inflight:
             return  # already recorded
-        if error is None:
+        if error is None or isinstance(error, asyncio.CancelledError):
             record = observer.record("cancelled")
         else:
             kind = error.kind if isinstance(error, SplitlaneError) else "internal"
