@@ -7,9 +7,11 @@ import asyncio
 import dataclasses
 
 import pytest
+from sqlalchemy import func, select
 
 from splitlane.store.database import open_engine
 from splitlane.store.migrations import migrate
+from splitlane.store.schema import captures
 from splitlane.telemetry.metrics import summarize_session
 from splitlane.telemetry.queries import dropped_records, group_sessions, load_turns
 from splitlane.telemetry.records import Clock, TurnRecord
@@ -99,10 +101,6 @@ def test_captured_content_is_stored_with_its_turn(database_url: str) -> None:
         writer.start()
         await writer.write(record(0), Captured('{"messages": []}', '{"message": {}}'), wait_s=5)
         await writer.aclose()
-        from sqlalchemy import func, select
-
-        from splitlane.store.schema import captures
-
         async with engine.connect() as connection:
             count = (await connection.execute(select(func.count()).select_from(captures))).scalar_one()
         await engine.dispose()

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from rich.console import Console
 
-from splitlane.bench.convert.capture import convert_captured, load_captured
+from splitlane.bench.convert.capture import CapturedTurn, convert_captured, load_captured
 from splitlane.bench.report import side_by_side
 from splitlane.bench.trace import write_trace
 from splitlane.store.database import open_engine, redact_url
@@ -82,7 +82,7 @@ def run_report(url: str, by: str | None, since: str | None, until: str | None, f
     return render(groups, dropped, url, fmt, by)
 
 
-async def _captured_sessions(url: str, since: float | None, session: str | None) -> list[Any]:
+async def _captured_turns(url: str, since: float | None, session: str | None) -> list[CapturedTurn]:
     engine = open_engine(url)
     try:
         await migrate(engine)
@@ -93,7 +93,7 @@ async def _captured_sessions(url: str, since: float | None, session: str | None)
 
 def run_export(url: str, output: Path, since: str | None, session: str | None) -> int:
     """``splitlane capture export``: the number of sessions written."""
-    captured = asyncio.run(_captured_sessions(url, parse_time(since) if since else None, session))
+    captured = asyncio.run(_captured_turns(url, parse_time(since) if since else None, session))
     header, sessions = convert_captured(captured)
     if sessions:
         write_trace(output, header, sessions)

@@ -3,8 +3,7 @@ endpoints that read telemetry queries only."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,6 @@ MAX_SESSIONS = 200
 
 def _json(data: Any) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or math.isnan(value) or math.isinf(value) else value
 
 
 def _summary(summary: SessionSummary) -> dict[str, Any]:
@@ -87,28 +82,32 @@ def _since(request: Request) -> float | None:
     return None if value <= 0 else value * 3600
 
 
-class Dashboard:
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
+async def page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
 
-    async def page(self, request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+
+class Dashboard:
+    """The JSON behind the page; ``recorder_of(request)`` gives the running gateway's recorder."""
+
+    def __init__(self, recorder_of: Callable[[Request], Recorder]) -> None:
+        self.recorder_of = recorder_of
 
     async def overview(self, request: Request) -> Response:
-        now = self.recorder.clock.now()
+        recorder = self.recorder_of(request)
+        now = recorder.clock.now()
         window = _since(request)
         since = None if window is None else now - window
         by = request.query_params.get("by") or None
         if by not in (None, *GROUPINGS):
             by = None
-        engine = self.recorder.writer.engine
+        engine = recorder.writer.engine
         records = await load_turns(engine, since)
-        live = {o.session.key for o in self.recorder.inflight.values()}
+        live = {o.session.key for o in recorder.inflight.values()}
         sessions = by_session(records)
         rows = [_session_row(key, turns, live, now) for key, turns in sessions.items()]
         rows.sort(key=lambda r: (not r["live"], -r["last"]))
         groups = group_sessions(records, by)
-        stats = self.recorder.writer.stats
+        stats = recorder.writer.stats
         return _json(
             {
                 "now": now,
@@ -116,8 +115,8 @@ class Dashboard:
                 "groups": [
                     {
                         "name": g.name,
-                        "table": {k: _finite(v) for k, v in asdict(g.table).items()},
-                        "turns": {k: _finite(v) for k, v in g.turn_stats.items()},
+                        "table": asdict(g.table),  # NaN (no sessions) becomes null
+                        "turns": g.turn_stats,
                     }
                     for g in groups
                 ],
@@ -126,21 +125,22 @@ class Dashboard:
                 "effective_tps": [r["effective_tps"] for r in rows],
                 "inflight": [
                     {"session": o.session.key, "lane": o.route.lane, "upstream": o.route.upstream, "since": o.t_recv}
-                    for o in self.recorder.inflight.values()
+                    for o in recorder.inflight.values()
                 ],
                 "telemetry": {
                     "written": stats.written,
                     "dropped": stats.dropped,
                     "failed": stats.failed,
                     "dropped_stored": await dropped_records(engine, since),
-                    "queue_depth": self.recorder.writer.depth,
+                    "queue_depth": recorder.writer.depth,
                 },
             }
         )
 
     async def session(self, request: Request) -> Response:
+        recorder = self.recorder_of(request)
         key = request.query_params.get("id", "")
-        records = await load_turns(self.recorder.writer.engine, session=key)
+        records = await load_turns(recorder.writer.engine, session=key)
         if not records:
             return _json({"id": key, "turns": [], "summary": None})
         start = records[0].t_recv
@@ -151,28 +151,18 @@ class Dashboard:
                 "turns": [_turn_row(i, t, start) for i, t in enumerate(records)],
                 "inflight": [
                     {"lane": o.route.lane, "start_s": o.t_recv - start}
-                    for o in self.recorder.inflight.values()
+                    for o in recorder.inflight.values()
                     if o.session.key == key
                 ],
             }
         )
 
 
-def dashboard_routes(recorder_of: Any) -> list[BaseRoute]:
-    """Routes bound late: ``recorder_of(request)`` gives the running gateway's recorder."""
-
-    async def page(request: Request) -> Response:
-        return await Dashboard(recorder_of(request)).page(request)
-
-    async def overview(request: Request) -> Response:
-        return await Dashboard(recorder_of(request)).overview(request)
-
-    async def session(request: Request) -> Response:
-        return await Dashboard(recorder_of(request)).session(request)
-
+def dashboard_routes(recorder_of: Callable[[Request], Recorder]) -> list[BaseRoute]:
+    dashboard = Dashboard(recorder_of)
     return [
         Route("/dashboard", page, methods=["GET"]),
-        Route("/dashboard/api/overview", overview, methods=["GET"]),
-        Route("/dashboard/api/session", session, methods=["GET"]),
+        Route("/dashboard/api/overview", dashboard.overview, methods=["GET"]),
+        Route("/dashboard/api/session", dashboard.session, methods=["GET"]),
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]
