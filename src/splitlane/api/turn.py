@@ -186,14 +186,14 @@ async def _stream(
                     builder.feed(event)
                     if isinstance(event, Finish):
                         await finishing(builder.build())
-                    for chunk in encoder.feed(event):
-                        yield chunk
+                    chunks = encoder.feed(event)
+                    if chunks:  # one write for all the SSE events of one canonical event
+                        yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
                     event = await anext(events, None)
                 if builder.finish is None:
                     raise UpstreamProtocolError("upstream stream ended before it finished")
             except Exception as exc:
                 finishing.telemetry.failed(observer, exc)
-                for chunk in encoder.fail(internal(exc)):
-                    yield chunk
+                yield b"".join(encoder.fail(internal(exc)))
     finally:
         finishing.telemetry.failed(observer, None)  # the client went away mid-stream: cancelled

@@ -23,6 +23,7 @@ from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptio
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
 from splitlane.cli.options import parse_pairs
+from splitlane.cli.overhead import overhead
 from splitlane.cli.servers import serve_config, sim_settings
 from splitlane.config import ConfigError, load_config
 from splitlane.telemetry.metrics import SessionTable
@@ -30,6 +31,7 @@ from splitlane.telemetry.metrics import SessionTable
 bench_app = typer.Typer(
     help="Session benchmarks: replay agent traces against endpoints side by side.", invoke_without_command=True
 )
+bench_app.command()(overhead)
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
 

@@ -21,10 +21,19 @@ class Marker:
     lane: Lane
     name: str
     pattern: re.Pattern[str]
+    needles: tuple[str, ...]  # lower-case; the pattern can match only where one of them occurs
+
+    def search(self, text: str, lowered: str) -> re.Match[str] | None:
+        return self.pattern.search(text) if any(n in lowered for n in self.needles) else None
+
+    def finditer(self, text: str, lowered: str) -> list[re.Match[str]]:
+        return list(self.pattern.finditer(text)) if any(n in lowered for n in self.needles) else []
 
 
-def _m(lane: Lane, name: str, pattern: str) -> Marker:
-    return Marker(lane, name, re.compile(pattern, re.IGNORECASE | re.DOTALL))
+def _m(lane: Lane, name: str, pattern: str, *needles: str) -> Marker:
+    """A marker; ``needles`` are literal substrings, one of which any match contains: most prompts
+    hold none, and a substring test is what keeps classifying a 100K-token prompt cheap."""
+    return Marker(lane, name, re.compile(pattern, re.IGNORECASE | re.DOTALL), needles)
 
 
 MODE_MARKERS = (
@@ -33,35 +42,65 @@ MODE_MARKERS = (
         Lane.PLAN,
         "codex <collaboration_mode> Plan",
         r"<collaboration_mode>\s*(?:# Plan Mode|# Collaboration Mode: Plan)",
+        "<collaboration_mode>",
     ),
-    _m(Lane.ACT, "codex <collaboration_mode> Default", r"<collaboration_mode>\s*# Collaboration Mode: Default"),
+    _m(
+        Lane.ACT,
+        "codex <collaboration_mode> Default",
+        r"<collaboration_mode>\s*# Collaboration Mode: Default",
+        "<collaboration_mode>",
+    ),
     # Claude Code plan-mode reminders, exit and plan approval
     _m(
         Lane.PLAN,
         "claude-code plan mode is active",
         r"Plan mode is active\.|## Plan File Info:|## Re-entering Plan Mode",
+        "plan mode is active",
+        "## plan file info:",
+        "## re-entering plan mode",
     ),
-    _m(Lane.ACT, "claude-code exited plan mode", r"## Exited Plan Mode|You have exited plan mode"),
-    _m(Lane.ACT, "claude-code plan approved", r"User has approved your plan"),
+    _m(Lane.ACT, "claude-code exited plan mode", r"## Exited Plan Mode|You have exited plan mode", "exited plan mode"),
+    _m(Lane.ACT, "claude-code plan approved", r"User has approved your plan", "user has approved your plan"),
     # Cline (legacy extension): environment_details mode line
-    _m(Lane.PLAN, "cline # Current Mode PLAN MODE", r"# Current Mode\s*\n\s*PLAN MODE"),
-    _m(Lane.ACT, "cline # Current Mode ACT MODE", r"# Current Mode\s*\n\s*ACT MODE"),
+    _m(Lane.PLAN, "cline # Current Mode PLAN MODE", r"# Current Mode\s*\n\s*PLAN MODE", "# current mode"),
+    _m(Lane.ACT, "cline # Current Mode ACT MODE", r"# Current Mode\s*\n\s*ACT MODE", "# current mode"),
     # Cline (SDK): user input wrapper and mode switch notice
-    _m(Lane.PLAN, 'cline <user_input mode="plan">', r'<user_input mode="plan">'),
-    _m(Lane.ACT, 'cline <user_input mode="act">', r'<user_input mode="(?:act|yolo)">'),
-    _m(Lane.ACT, "cline mode notice plan->act", r"<mode_notice>[^<]*switched from plan mode to act mode"),
-    _m(Lane.PLAN, "cline mode notice act->plan", r"<mode_notice>[^<]*switched from act mode to plan mode"),
+    _m(Lane.PLAN, 'cline <user_input mode="plan">', r'<user_input mode="plan">', '<user_input mode="plan">'),
+    _m(Lane.ACT, 'cline <user_input mode="act">', r'<user_input mode="(?:act|yolo)">', "<user_input mode="),
+    _m(
+        Lane.ACT,
+        "cline mode notice plan->act",
+        r"<mode_notice>[^<]*switched from plan mode to act mode",
+        "<mode_notice>",
+    ),
+    _m(
+        Lane.PLAN,
+        "cline mode notice act->plan",
+        r"<mode_notice>[^<]*switched from act mode to plan mode",
+        "<mode_notice>",
+    ),
     # OpenCode reminders
     _m(
         Lane.PLAN,
         "opencode plan reminder",
         r"<system-reminder>.*?(?:Plan Mode - System Reminder|Plan mode ACTIVE|Plan mode is active)",
+        "<system-reminder>",
     ),
-    _m(Lane.ACT, "opencode switched to build", r"operational mode has changed from plan to build|Plan mode has ended"),
+    _m(
+        Lane.ACT,
+        "opencode switched to build",
+        r"operational mode has changed from plan to build|Plan mode has ended",
+        "operational mode has changed from plan to build",
+        "plan mode has ended",
+    ),
 )
 
 # System-prompt markers (Cline SDK states plan mode only in the system prompt while it is on).
-SYSTEM_MARKERS = (_m(Lane.PLAN, "cline system prompt # Plan Mode", r"# Plan Mode\s.*?You are in Plan mode\."),)
+SYSTEM_MARKERS = (
+    _m(
+        Lane.PLAN, "cline system prompt # Plan Mode", r"# Plan Mode\s.*?You are in Plan mode\.", "you are in plan mode."
+    ),
+)
 
 BACKGROUND_MARKERS = (
     _m(
@@ -69,15 +108,17 @@ BACKGROUND_MARKERS = (
         "title request",
         r"Generate a title for this conversation|write a \d+-\d+ word title|"
         r"generate a (?:concise |short )?title",
+        "title",
     ),
     _m(
         Lane.BACKGROUND,
         "summary/compaction request",
         r"Summarize (?:this|the) (?:coding )?conversation|"
         r"create a detailed summary of the conversation|Your task is to create a detailed summary",
+        "summar",
     ),
-    _m(Lane.BACKGROUND, "warmup request", r"^\s*Warmup\s*$"),
-    _m(Lane.BACKGROUND, "command safety check", r"<policy_spec>"),
+    _m(Lane.BACKGROUND, "warmup request", r"^\s*Warmup\s*$", "warmup"),
+    _m(Lane.BACKGROUND, "command safety check", r"<policy_spec>", "<policy_spec>"),
 )
 BACKGROUND_MODELS = re.compile(r"haiku|small", re.IGNORECASE)
 
@@ -96,16 +137,19 @@ def latest_mode_marker(request: ChatRequest) -> Marker | None:
         if message.role is Role.ASSISTANT or (message.role is Role.SYSTEM and message is request.messages[0]):
             continue
         text = "\n".join(_texts(message))
+        lowered = text.lower()
         best: tuple[int, Marker] | None = None
         for marker in MODE_MARKERS:
-            for found in marker.pattern.finditer(text):
+            for found in marker.finditer(text, lowered):
                 if best is None or found.start() > best[0]:
                     best = (found.start(), marker)
         if best is not None:
             return best[1]
     system = request.messages[0] if request.messages and request.messages[0].role is Role.SYSTEM else None
     if system is not None:
-        return next((m for m in SYSTEM_MARKERS if m.pattern.search(system.text)), None)
+        text = system.text
+        lowered = text.lower()
+        return next((m for m in SYSTEM_MARKERS if m.search(text, lowered)), None)
     return None
 
 
@@ -121,5 +165,6 @@ def background_reason(request: ChatRequest) -> str | None:
     if last_user is None:
         return None
     text = "\n".join(_texts(last_user))
-    marker = next((m for m in BACKGROUND_MARKERS if m.pattern.search(text)), None)
+    lowered = text.lower()
+    marker = next((m for m in BACKGROUND_MARKERS if m.search(text, lowered)), None)
     return f"{marker.name} without tools" if marker else None

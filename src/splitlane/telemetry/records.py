@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from splitlane.telemetry.metrics import TurnTimes
@@ -83,9 +83,13 @@ class TurnRecord:
         return self.times.decode_tps
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a scalar: a shallow mapping (dataclasses.asdict deep-copies, 10x slower)
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_row(cls, row: Any) -> TurnRecord:
         mapping = row._mapping if hasattr(row, "_mapping") else row
         return cls(**{f.name: mapping[f.name] for f in fields(cls)})
+
+
+_FIELDS = tuple(f.name for f in fields(TurnRecord))

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from splitlane.store.schema import captures, telemetry_drops, turns
 from splitlane.telemetry.records import Clock, TurnRecord
@@ -55,6 +55,8 @@ class TelemetryWriter:
         self.stats = WriterStats()
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(queue_size)
         self._task: asyncio.Task[None] | None = None
+        # held for the writer's life: a pool checkout and reset per batch cost more than the insert
+        self._connection: AsyncConnection | None = None
 
     @property
     def depth(self) -> int:
@@ -113,7 +115,22 @@ class TelemetryWriter:
                 item.stored.set_result(None)
 
     async def _insert(self, batch: list[_Item], drops: int) -> None:
-        async with self.engine.begin() as connection:
+        if self._connection is None or self._connection.closed:
+            self._connection = await self.engine.connect()
+        try:
+            await self._insert_on(self._connection, batch, drops)
+        except Exception:
+            await self._disconnect()  # the next attempt starts on a fresh connection
+            raise
+
+    async def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _insert_on(self, connection: AsyncConnection, batch: list[_Item], drops: int) -> None:
+        async with connection.begin():
             if batch:
                 await connection.execute(insert(turns), [item.record.row() for item in batch])
             shots = [
@@ -146,3 +163,4 @@ class TelemetryWriter:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        await self._disconnect()

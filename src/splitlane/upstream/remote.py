@@ -6,14 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
-import httpx
-from httpx_sse import ServerSentEvent
-
 from splitlane.config import UpstreamConfig
 from splitlane.core.events import Event
 from splitlane.core.request import ChatRequest
 from splitlane.upstream.estimate import estimate_input_tokens
-from splitlane.upstream.http import make_client, post_sse
+from splitlane.upstream.http import HttpClient, make_client, post_sse
+from splitlane.upstream.sse import ServerSentEvent
 
 
 class RemoteUpstream(ABC):
@@ -26,7 +24,7 @@ class RemoteUpstream(ABC):
         self.name = name
         self.config = config
         self.default_max_tokens = default_max_tokens
-        self.client: httpx.AsyncClient = make_client(config)
+        self.client: HttpClient = make_client(config)
 
     @abstractmethod
     def encode_request(self, request: ChatRequest) -> dict[str, Any]: ...

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from splitlane.config import UpstreamConfig
 from splitlane.core.events import Event
 from splitlane.core.request import ChatRequest
@@ -14,6 +12,7 @@ from splitlane.upstream.anthropic.decode import decode_stream
 from splitlane.upstream.anthropic.encode import encode_request
 from splitlane.upstream.http import post_json
 from splitlane.upstream.remote import RemoteUpstream, forwarded
+from splitlane.upstream.sse import ServerSentEvent
 
 ANTHROPIC_VERSION = "2023-06-01"
 FORWARDED = ("anthropic-beta", "anthropic-version")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from splitlane.core.blocks import BlockWriter
 from splitlane.core.errors import UpstreamError, UpstreamProtocolError
 from splitlane.core.events import BlockKind, Event, StopReason
 from splitlane.core.ids import new_id
 from splitlane.core.usage import Usage
 from splitlane.upstream.http import parse_json
+from splitlane.upstream.sse import ServerSentEvent
 
 FINISH_REASONS = {
     "stop": StopReason.END_TURN,

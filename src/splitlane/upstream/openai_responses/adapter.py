@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from splitlane.core.events import Event
 from splitlane.core.request import ChatRequest
 from splitlane.upstream.openai_responses.decode import decode_stream
 from splitlane.upstream.openai_responses.encode import encode_request
 from splitlane.upstream.remote import RemoteUpstream
+from splitlane.upstream.sse import ServerSentEvent
 
 
 class OpenAIResponsesUpstream(RemoteUpstream):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from splitlane.core.blocks import BlockWriter
 from splitlane.core.errors import (
     ContextTooLong,
@@ -19,6 +17,7 @@ from splitlane.core.events import BlockKind, Event, StopReason
 from splitlane.core.usage import Usage
 from splitlane.upstream.http import parse_json
 from splitlane.upstream.openai_responses.encode import PROVIDER
+from splitlane.upstream.sse import ServerSentEvent
 
 
 def decode_usage(usage: dict[str, Any] | None) -> Usage:

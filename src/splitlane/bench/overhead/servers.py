@@ -1,0 +1,172 @@
+"""The processes ``splitlane bench overhead`` measures, each its own OS process on loopback: the
+fast upstream, the splitlane gateway (``splitlane serve``, default settings) and LiteLLM's proxy
+(installed by the command in a virtualenv of its own, so its dependencies never touch ours)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+# 1.100.0: the newest release whose dependencies this machine's package index can satisfy (later
+# ones need a certifi it does not carry). ``--litellm-version`` picks another.
+LITELLM_VERSION = "1.100.0"
+
+
+class ServerError(RuntimeError):
+    """A process the benchmark needs did not start; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    url: str
+    pid: int
+
+    def process(self) -> psutil.Process:
+        return psutil.Process(self.pid)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _process(
+    name: str, argv: Sequence[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE if name == "upstream" else out, stderr=out, env=env, stdin=subprocess.DEVNULL
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ready(name: str, url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise ServerError(f"{name} exited with status {proc.returncode} while starting:\n{tail}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ServerError(f"{name} did not answer {url} within {timeout_s:.0f} s (log: {log})")
+
+
+@contextmanager
+def upstream(workdir: Path, interval_ms: float) -> Iterator[Server]:
+    argv = [sys.executable, "-m", "splitlane.bench.overhead.upstream", "--interval-ms", str(interval_ms)]
+    log = workdir / "upstream.log"
+    with _process("upstream", argv, log) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        if not line.isdigit():
+            raise ServerError(f"the fast upstream did not start: {line or log.read_text(errors='replace')[-2000:]}")
+        url = f"http://127.0.0.1:{line}"
+        _wait_ready("the fast upstream", f"{url}/v1/models", proc, log, 30)
+        yield Server("upstream", url, proc.pid)
+
+
+def splitlane_config(upstream_url: str, data_dir: Path) -> str:
+    return (
+        f'data_dir = "{data_dir}"\n\n'
+        "[upstreams.fast]\n"
+        'kind = "openai_chat"\n'
+        f'base_url = "{upstream_url}/v1"\n\n'
+        "[models.paced]\n"
+        'upstream = "fast"\n\n'
+        "[models.burst]\n"
+        'upstream = "fast"\n'
+    )
+
+
+@contextmanager
+def splitlane(workdir: Path, upstream_url: str) -> Iterator[Server]:
+    """``splitlane serve`` as a user runs it (default settings: telemetry on, SQLite, info log)."""
+    config = workdir / "splitlane.toml"
+    config.write_text(splitlane_config(upstream_url, workdir / "splitlane-data"))
+    port = free_port()
+    argv = [sys.executable, "-m", "splitlane", "serve", "--config", str(config), "--host", "127.0.0.1"]
+    log = workdir / "splitlane.log"
+    with _process("splitlane", [*argv, "--port", str(port)], log) as proc:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready("splitlane", f"{url}/health", proc, log, 60)
+        yield Server("splitlane", url, proc.pid)
+
+
+def litellm_config(upstream_url: str) -> str:
+    entries = "".join(
+        f"  - model_name: {model}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{model}\n"
+        f"      api_base: {upstream_url}/v1\n"
+        "      api_key: unused\n"
+        for model in ("paced", "burst")
+    )
+    return f"model_list:\n{entries}"
+
+
+def litellm_venv(home: Path, version: str, say: object = print) -> Path:
+    """The virtualenv with ``litellm[proxy]==version``, created (once) under ``home``."""
+    venv = home / f"litellm-{version}"
+    exe = venv / "bin" / "litellm"
+    if exe.exists():
+        return exe
+    shutil.rmtree(venv, ignore_errors=True)
+    assert callable(say)
+    say(f"installing litellm[proxy]=={version} into {venv} (once; about a minute)")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run([*pip, f"litellm[proxy]=={version}"], capture_output=True, text=True)
+    if done.returncode != 0 or not exe.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        lines = [line for line in done.stderr.splitlines() if "is ignored" not in line]
+        raise ServerError(f"could not install litellm[proxy]=={version}:\n" + "\n".join(lines[-10:]))
+    return exe
+
+
+@contextmanager
+def litellm(workdir: Path, upstream_url: str, exe: Path) -> Iterator[Server]:
+    """LiteLLM's proxy, one worker, as its docs start it, pointed at the same upstream."""
+    config = workdir / "litellm.yaml"
+    config.write_text(litellm_config(upstream_url))
+    port = free_port()
+    # the local cost map: at start LiteLLM would otherwise fetch it from the internet
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False"}
+    env.pop("LITELLM_MASTER_KEY", None)
+    argv = [str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
+    log = workdir / "litellm.log"
+    with _process("litellm", argv, log, env=env) as proc:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready("LiteLLM", f"{url}/health/liveliness", proc, log, 180)
+        yield Server("litellm", url, proc.pid)
+
+
+def workdir(stack: ExitStack) -> Path:
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="splitlane-overhead-")))
