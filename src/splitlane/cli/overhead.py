@@ -169,5 +169,6 @@ def overhead(
         files.append(raw)
     console.print(f"wrote {', '.join(p.name for p in files)} to {folder}")
     if any(r.errors for r in latency) or any(r.errors for r in sat):
-        console.print("[red]some requests failed (see the errors columns)[/red]")
+        for name, error, count in report.errors(results):
+            console.print(f"[red]{name}: {count} × {error}[/red]")
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ throughput and CPU at saturation, peak memory; as a rich table, a JSON document 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -119,6 +120,16 @@ def saturation_rows(results: Results) -> list[SaturationRow]:
             )
         )
     return rows
+
+
+def errors(results: Results) -> list[tuple[str, str, int]]:
+    """(target, error, count) for every kind of failed request, all phases together."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for (name, _), cell in results.paced.items():
+        counts.update((name, s.error) for s in cell.samples if s.error is not None)
+    for name, cell in results.saturation.items():
+        counts.update((name, s.error) for s in cell.samples if s.error is not None)
+    return [(name, error, n) for (name, error), n in counts.most_common()]
 
 
 def _f(value: float, fmt: str = "{:.2f}") -> str:

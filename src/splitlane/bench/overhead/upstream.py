@@ -27,6 +27,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 TOKEN = "lorem "  # every content chunk carries it; the load generator counts it
+# consecutive chunks differ: LiteLLM ends a stream that repeats one chunk more than 100 times
+VARIANTS = ("lorem ", "lorem, ", "lorem. ", "lorem; ", "lorem: ")
 DEFAULT_CHUNKS = 16
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -61,7 +63,7 @@ class FastUpstream:
 
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
-        self.content = {m: _chunk(m, {"content": TOKEN}) for m in ("paced", "burst")}
+        self.content = {m: [_chunk(m, {"content": v}) for v in VARIANTS] for m in ("paced", "burst")}
         self.opening = {m: _chunk(m, {"role": "assistant", "content": ""}) for m in ("paced", "burst")}
         self.closing = {m: _chunk(m, {}, "stop") for m in ("paced", "burst")}
 
@@ -97,7 +99,7 @@ class FastUpstream:
                 delay = start + (i + 1) * interval - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            await send({"type": "http.response.body", "body": content, "more_body": True})
+            await send({"type": "http.response.body", "body": content[i % len(content)], "more_body": True})
         tail = self.closing[model]
         if (request.get("stream_options") or {}).get("include_usage"):
             tail += _usage(model, chunks)
