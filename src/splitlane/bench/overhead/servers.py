@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,14 +132,13 @@ def litellm_config(upstream_url: str) -> str:
     return f"model_list:\n{entries}"
 
 
-def litellm_venv(home: Path, version: str, say: object = print) -> Path:
+def litellm_venv(home: Path, version: str, say: Callable[[str], object] = print) -> Path:
     """The virtualenv with ``litellm[proxy]==version``, created (once) under ``home``."""
     venv = home / f"litellm-{version}"
     exe = venv / "bin" / "litellm"
     if exe.exists():
         return exe
     shutil.rmtree(venv, ignore_errors=True)
-    assert callable(say)
     say(f"installing litellm[proxy]=={version} into {venv} (once; about a minute)")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
