@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import cast
 
 import httptools
@@ -58,7 +59,7 @@ class Sample:
         return self.chunks[0] - self.sent if self.chunks else None
 
     def gaps(self) -> list[float]:
-        return [b - a for a, b in zip(self.chunks, self.chunks[1:], strict=False)]
+        return [b - a for a, b in pairwise(self.chunks)]
 
 
 class _Connection(asyncio.Protocol):

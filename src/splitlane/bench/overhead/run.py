@@ -31,14 +31,14 @@ class Target:
 
     def endpoint(self, model: str, chunks: int, prompt_bytes: int) -> Endpoint:
         text = (PROMPT_WORDS[0] * (prompt_bytes // len(PROMPT_WORDS[0]) + 1))[:prompt_bytes]
-        messages = [{"role": "user", "content": text}]
+        # the same body is valid on both surfaces; only the path and the auth headers differ
+        body = orjson.dumps(
+            {"model": model, "max_tokens": chunks, "messages": [{"role": "user", "content": text}], "stream": True}
+        )
         if self.surface == "messages":
-            body = {"model": model, "max_tokens": chunks, "messages": messages, "stream": True}
             headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused"}
-            return Endpoint.post(self.server.url, "/v1/messages", orjson.dumps(body), headers)
-        body = {"model": model, "max_tokens": chunks, "messages": messages, "stream": True}
-        headers = {"authorization": "Bearer unused"}
-        return Endpoint.post(self.server.url, "/v1/chat/completions", orjson.dumps(body), headers)
+            return Endpoint.post(self.server.url, "/v1/messages", body, headers)
+        return Endpoint.post(self.server.url, "/v1/chat/completions", body, {"authorization": "Bearer unused"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,12 +47,12 @@ def free_port() -> int:
 
 @contextmanager
 def _process(
-    name: str, argv: Sequence[str], log: Path, env: dict[str, str] | None = None
+    argv: Sequence[str], log: Path, env: dict[str, str] | None = None, pipe_stdout: bool = False
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """The process, its output in ``log`` (stdout piped instead when the caller reads it)."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE if name == "upstream" else out, stderr=out, env=env, stdin=subprocess.DEVNULL
-        )
+        stdout = subprocess.PIPE if pipe_stdout else out
+        proc = subprocess.Popen(argv, stdout=stdout, stderr=out, env=env, stdin=subprocess.DEVNULL)
     try:
         yield proc
     finally:
@@ -83,7 +83,7 @@ def _wait_ready(name: str, url: str, proc: subprocess.Popen[bytes], log: Path, t
 def upstream(workdir: Path, interval_ms: float) -> Iterator[Server]:
     argv = [sys.executable, "-m", "splitlane.bench.overhead.upstream", "--interval-ms", str(interval_ms)]
     log = workdir / "upstream.log"
-    with _process("upstream", argv, log) as proc:
+    with _process(argv, log, pipe_stdout=True) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()
         if not line.isdigit():
@@ -114,7 +114,7 @@ def splitlane(workdir: Path, upstream_url: str) -> Iterator[Server]:
     port = free_port()
     argv = [sys.executable, "-m", "splitlane", "serve", "--config", str(config), "--host", "127.0.0.1"]
     log = workdir / "splitlane.log"
-    with _process("splitlane", [*argv, "--port", str(port)], log) as proc:
+    with _process([*argv, "--port", str(port)], log) as proc:
         url = f"http://127.0.0.1:{port}"
         _wait_ready("splitlane", f"{url}/health", proc, log, 60)
         yield Server("splitlane", url, proc.pid)
@@ -161,7 +161,7 @@ def litellm(workdir: Path, upstream_url: str, exe: Path) -> Iterator[Server]:
     env.pop("LITELLM_MASTER_KEY", None)
     argv = [str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
     log = workdir / "litellm.log"
-    with _process("litellm", argv, log, env=env) as proc:
+    with _process(argv, log, env=env) as proc:
         url = f"http://127.0.0.1:{port}"
         _wait_ready("LiteLLM", f"{url}/health/liveliness", proc, log, 180)
         yield Server("litellm", url, proc.pid)
