@@ -42,8 +42,13 @@ class UpstreamConfig(_Strict):
     region: str | None = None  # for data-residency policies (allowed_regions)
     # local engine only
     model_path: Path | None = None  # default: the packaged Gemma 3 270M Q4_K_M
-    n_ctx: int = 8192
+    n_ctx: int = 8192  # longest sequence (prompt + output) of one request
+    n_seq: int = Field(default=4, ge=1, le=64)  # sequences held at once: running requests + cached sessions
+    kv_cells: int | None = None  # KV cache shared by all sequences, in tokens (default 2 x n_ctx)
+    n_batch: int = Field(default=512, ge=32)  # tokens per engine step
     n_threads: int | None = None
+    flash_attn: bool = True
+    speculation: bool = True  # drafts from the session's own tokens, verified exactly
     max_output_tokens: int | None = None  # local only: a cap on any request's max tokens
     stop: list[str] = Field(default_factory=list)  # local only: stop strings added to every request
     # sim only: a named timing profile, overrides of its parameters, a seed for its jitter

@@ -1,5 +1,15 @@
-"""The embedded engine: one thread owns the model; jobs arrive through a queue and their tokens
-go back to the event loop with ``call_soon_threadsafe``, so nothing blocks the loop.
+"""The embedded engine: one thread owns the model and runs every request in one loop of steps.
+
+Each step decodes one batch that carries every running request's next token (plus its drafted
+tokens) and a chunk of any prompt still being prefilled, so concurrent sessions progress together
+(continuous batching). Requests arrive through a queue; their text goes back to the event loop
+with ``call_soon_threadsafe``, so nothing blocks the loop.
+
+Sequences are the unit of caching: a finished request leaves its tokens in the KV cache, and the
+next request picks the sequence whose tokens share the longest prefix with its prompt (a prefix
+held by another sequence is shared, not recomputed), so an agent's next turn prefills only what
+it appended. Idle sequences give their cells back, least recently used first, when the cache is
+full.
 """
 
 from __future__ import annotations
@@ -11,9 +21,12 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
-from splitlane.core.errors import ContextTooLong, InternalError
-from splitlane.engine.runner import Runner, SamplingParams
+from splitlane.core.errors import ContextTooLong, InternalError, Overloaded
+from splitlane.engine.runner import BatchToken, KvFull, Runner, Sampler, SamplingParams
+from splitlane.engine.speculation import MAX_DRAFT, Acceptance, Lookup, StepCost, draft_length
 from splitlane.engine.text import TextStream
+
+PREFILL_CHUNK_WHILE_DECODING = 128  # prompt tokens per step while others decode (their latency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +36,7 @@ class Job:
     sampling: SamplingParams
     stops: tuple[str, ...] = ()
     json_schema: str | None = None
+    speculate: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +51,14 @@ class Done:
     queue_wait_s: float
     prefill_s: float
     decode_s: float
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
 
 
 @dataclass(slots=True)
 class _Ticket:
     job: Job
+    tokens: list[int]
     loop: asyncio.AbstractEventLoop
     out: asyncio.Queue[str | Done | BaseException]
     enqueued: float = field(default_factory=time.monotonic)
@@ -51,12 +68,55 @@ class _Ticket:
         self.loop.call_soon_threadsafe(self.out.put_nowait, item)
 
 
+@dataclass(slots=True)
+class _Slot:
+    """One KV-cache sequence: the tokens it holds at positions 0..len-1, and who uses it."""
+
+    seq: int
+    lookup: Lookup = field(default_factory=Lookup)
+    last_used: float = 0.0
+    busy: bool = False
+
+    @property
+    def tokens(self) -> list[int]:
+        return self.lookup.tokens
+
+
+@dataclass(slots=True)
+class _Running:
+    ticket: _Ticket
+    slot: _Slot
+    sampler: Sampler
+    text: TextStream
+    limit: int
+    cached: int
+    admitted: float
+    speculate: bool
+    acceptance: Acceptance = field(default_factory=Acceptance)
+    prefilled: int = 0  # prompt tokens in the KV cache
+    pending: int | None = None  # sampled, not yet in the KV cache
+    produced: int = 0
+    first_at: float | None = None
+    drafted: int = 0
+    accepted: int = 0
+    finished: bool = False
+
+    @property
+    def prompt(self) -> list[int]:
+        return self.ticket.tokens
+
+
 class Engine:
     def __init__(self, load: Callable[[], Runner]) -> None:
         self._jobs: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
         self._loaded = threading.Event()
         self._runner: Runner | None = None
         self._load_error: BaseException | None = None
+        self._waiting: list[_Ticket] = []
+        self._running: list[_Running] = []
+        self._slots: list[_Slot] = []
+        self._cost = StepCost()
+        self._closing = False
         self._thread = threading.Thread(target=self._main, args=(load,), name="splitlane-engine", daemon=True)
         self._thread.start()
 
@@ -69,8 +129,16 @@ class Engine:
         return self._runner
 
     async def generate(self, job: Job) -> AsyncGenerator[str | Done, None]:
-        await self.runner()
-        ticket = _Ticket(job, asyncio.get_running_loop(), asyncio.Queue())
+        runner = await self.runner()
+        tokens = await asyncio.to_thread(runner.tokenize, job.prompt)
+        if not tokens:
+            tokens = runner.tokenize(" ")
+        if len(tokens) >= runner.n_ctx:
+            raise ContextTooLong(
+                f"the prompt is {len(tokens)} tokens; the embedded model's context is {runner.n_ctx} tokens",
+                param="messages",
+            )
+        ticket = _Ticket(job, tokens, asyncio.get_running_loop(), asyncio.Queue())
         self._jobs.put(ticket)
         try:
             while True:
@@ -81,68 +149,257 @@ class Engine:
                 if isinstance(item, Done):
                     return
         finally:
-            ticket.cancelled.set()  # a consumer that stops early frees the engine at the next token
+            ticket.cancelled.set()  # a consumer that stops early frees its sequence at the next step
 
     @property
     def queue_depth(self) -> int:
-        """Requests waiting for the engine thread (not counting the one it is running)."""
-        return self._jobs.qsize()
+        """Requests waiting for a sequence (not counting those running)."""
+        return self._jobs.qsize() + len(self._waiting)
 
     def close(self) -> None:
         self._jobs.put(None)
 
+    # -- the engine thread -------------------------------------------------------------------
+
     def _main(self, load: Callable[[], Runner]) -> None:
         try:
             self._runner = load()
+            self._slots = [_Slot(seq) for seq in range(self._runner.n_seq)]
         except Exception as exc:
             self._load_error = exc
         finally:
             self._loaded.set()
-        while (ticket := self._jobs.get()) is not None:
-            if ticket.cancelled.is_set() or self._runner is None:
-                continue
-            try:
-                self._run(self._runner, ticket)
-            except Exception as exc:
-                ticket.send(exc)
+        runner = self._runner
+        if runner is None:
+            return
+        try:
+            while self._receive():
+                self._admit(runner)
+                if self._running:
+                    try:
+                        self._step(runner)
+                    except Exception as exc:  # the model failed: every running request learns it
+                        for run in self._running:
+                            self._fail(run, exc)
+        finally:
+            for ticket in self._waiting:
+                ticket.send(Overloaded("the embedded engine is shutting down"))
+            for run in self._running:
+                self._fail(run, Overloaded("the embedded engine is shutting down"))
+            runner.close()
 
-    def _run(self, runner: Runner, ticket: _Ticket) -> None:
+    def _receive(self) -> bool:
+        """Take new tickets (waiting for one when idle); False once closed and drained."""
+        block = not self._running and not self._waiting
+        while True:
+            try:
+                ticket = self._jobs.get(block=block)
+            except queue.Empty:
+                return True
+            if ticket is None:
+                self._closing = True
+                return False
+            self._waiting.append(ticket)
+            block = False
+
+    def _admit(self, runner: Runner) -> None:
+        for run in [r for r in self._running if r.ticket.cancelled.is_set()]:
+            self._release(run)
+        self._waiting = [t for t in self._waiting if not t.cancelled.is_set()]
+        while self._waiting:
+            free = [s for s in self._slots if not s.busy]
+            if not free:
+                return
+            ticket = self._waiting.pop(0)
+            self._running.append(self._start(runner, ticket, free))
+
+    def _start(self, runner: Runner, ticket: _Ticket, free: list[_Slot]) -> _Running:
+        prompt = ticket.tokens
+        slot = max(free, key=lambda s: (_common(s.tokens, prompt), not s.tokens, -s.last_used))
+        reuse = min(_common(slot.tokens, prompt), len(prompt) - 1)
+        donor = max(self._slots, key=lambda s: _common(s.tokens, prompt))
+        shared = min(_common(donor.tokens, prompt), len(prompt) - 1)
+        if donor is not slot and shared > reuse:  # another sequence holds more of this prompt
+            runner.forget(slot.seq, 0)
+            runner.share(donor.seq, slot.seq, shared)
+            reuse = shared
+        else:
+            runner.forget(slot.seq, reuse)
+        slot.lookup.reset(prompt[:reuse])
+        slot.busy = True
         job = ticket.job
-        started = time.monotonic()
-        tokens = runner.tokenize(job.prompt)
-        room = runner.n_ctx - len(tokens)
-        if room <= 0:
-            raise ContextTooLong(
-                f"the prompt is {len(tokens)} tokens; the embedded model's context is {runner.n_ctx} tokens",
-                param="messages",
-            )
-        limit = min(job.max_tokens or room, room)
-        cached = runner.cached_prefix(tokens)
-        text = TextStream(job.stops)
-        produced = 0
-        first_at = started
-        for token in runner.generate(tokens, job.sampling, job.json_schema, ticket.cancelled):
-            if produced == 0:
-                first_at = time.monotonic()
-            produced += 1
-            piece = text.feed(runner.token_bytes(token))
-            if piece:
-                ticket.send(piece)
-            if text.stopped_by is not None or produced >= limit:
+        room = runner.n_ctx - len(prompt)
+        speculate = job.speculate and job.json_schema is None
+        return _Running(
+            ticket=ticket,
+            slot=slot,
+            sampler=runner.sampler(job.sampling, job.json_schema),
+            text=TextStream(job.stops),
+            limit=min(job.max_tokens or room, room),
+            cached=reuse,
+            admitted=time.monotonic(),
+            speculate=speculate,
+            prefilled=reuse,
+        )
+
+    def _step(self, runner: Runner) -> None:
+        decoding = [r for r in self._running if r.pending is not None]
+        batch: list[BatchToken] = []
+        plan: list[tuple[_Running, int, list[int]]] = []  # (request, its first batch index, drafts)
+        for run in decoding:
+            assert run.pending is not None
+            drafts = self._drafts(run, len(decoding)) if run.speculate else []
+            pos = len(run.slot.tokens)
+            plan.append((run, len(batch), drafts))
+            for i, token in enumerate((run.pending, *drafts)):
+                batch.append(BatchToken(token, pos + i, run.slot.seq, True))
+        budget = runner.n_batch - len(batch)
+        if decoding:
+            budget = min(budget, PREFILL_CHUNK_WHILE_DECODING)
+        chunks: list[tuple[_Running, list[int], int | None]] = []  # (request, chunk, index of its last token)
+        for run in (r for r in self._running if r.pending is None):
+            if budget <= 0:
                 break
-        tail = text.flush()
+            chunk = run.prompt[run.prefilled : run.prefilled + budget]
+            last = run.prefilled + len(chunk) == len(run.prompt)
+            for i, token in enumerate(chunk):
+                batch.append(BatchToken(token, run.prefilled + i, run.slot.seq, last and i == len(chunk) - 1))
+            chunks.append((run, chunk, len(batch) - 1 if last else None))
+            budget -= len(chunk)
+        started = time.monotonic()
+        if not self._decode(runner, batch):
+            return  # a request was refused to make room; the next step is planned again
+        if not chunks:
+            self._cost.observe(len(batch), time.monotonic() - started)
+        now = time.monotonic()
+        for run, chunk, last_index in chunks:
+            run.slot.lookup.extend(chunk)
+            run.prefilled += len(chunk)
+            if last_index is not None:
+                run.first_at = now
+                self._emit(runner, run, [run.sampler.sample(last_index)])
+        for run, index, drafts in plan:
+            self._verify(runner, run, index, drafts)
+        for run in [r for r in self._running if r.finished]:
+            self._finish(run)
+
+    def _drafts(self, run: _Running, decoding: int) -> list[int]:
+        assert run.pending is not None
+        room = run.limit - run.produced - 1
+        proposal = run.slot.lookup.draft(run.pending, min(MAX_DRAFT, room))
+        if not proposal:
+            return []
+        k = draft_length(run.acceptance.rate, decoding, self._cost, len(proposal))
+        if k == 0:
+            run.acceptance.watch(proposal)
+        return proposal[:k]
+
+    def _verify(self, runner: Runner, run: _Running, index: int, drafts: list[int]) -> None:
+        """Sample at each verified position while the draft holds; drop the rest from the cache."""
+        assert run.pending is not None
+        fed = [run.pending]
+        out = [run.sampler.sample(index)]
+        for i, draft in enumerate(drafts):
+            if out[-1] != draft:
+                break
+            fed.append(draft)
+            out.append(run.sampler.sample(index + i + 1))
+        accepted = len(fed) - 1
+        if drafts:
+            run.drafted += len(drafts)
+            run.accepted += accepted
+            run.acceptance.verified(len(drafts), accepted)
+            if accepted < len(drafts):
+                runner.forget(run.slot.seq, len(run.slot.tokens) + len(fed))
+        run.slot.lookup.extend(fed)
+        run.pending = None
+        self._emit(runner, run, out)
+
+    def _emit(self, runner: Runner, run: _Running, tokens: list[int]) -> None:
+        """Hand sampled tokens to the client until the request ends; the last one stays pending."""
+        ignore_eos = run.ticket.job.sampling.ignore_eos
+        for token in tokens:
+            if not ignore_eos and runner.is_end(token):
+                run.finished = True
+                return
+            run.produced += 1
+            run.acceptance.produced(token)
+            piece = run.text.feed(runner.token_bytes(token))
+            if piece:
+                run.ticket.send(piece)
+            if run.text.stopped_by is not None or run.produced >= run.limit:
+                run.finished = True
+                return
+        run.pending = tokens[-1]
+
+    def _decode(self, runner: Runner, batch: list[BatchToken]) -> bool:
+        """Decode, giving idle sequences' cells back while the cache is full. With nothing idle left
+        the newest request is refused (its cells free the others); False says the batch was not run."""
+        while True:
+            try:
+                runner.decode(batch)
+                return True
+            except KvFull:
+                if self._evict(runner):
+                    continue
+                newest = max(self._running, key=lambda r: r.admitted)
+                self._fail(newest, Overloaded("the embedded engine's KV cache is full; retry shortly"))
+                return False
+
+    def _evict(self, runner: Runner) -> bool:
+        idle = [s for s in self._slots if not s.busy and s.tokens]
+        if not idle:
+            return False
+        victim = min(idle, key=lambda s: s.last_used)
+        runner.forget(victim.seq, 0)
+        victim.lookup.reset([])
+        return True
+
+    def _finish(self, run: _Running) -> None:
+        tail = run.text.flush()
         if tail:
-            ticket.send(tail)
+            run.ticket.send(tail)
         ended = time.monotonic()
-        ticket.send(
+        first = run.first_at or ended
+        ticket = run.ticket
+        run.ticket.send(
             Done(
-                len(tokens),
-                cached,
-                produced,
-                produced >= limit and text.stopped_by is None,
-                text.stopped_by,
-                started - ticket.enqueued,
-                first_at - started,
-                ended - first_at,
+                prompt_tokens=len(run.prompt),
+                cached_tokens=run.cached,
+                output_tokens=run.produced,
+                hit_max_tokens=run.produced >= run.limit and run.text.stopped_by is None,
+                stop_sequence=run.text.stopped_by,
+                queue_wait_s=run.admitted - ticket.enqueued,
+                prefill_s=first - run.admitted,
+                decode_s=ended - first,
+                drafted_tokens=run.drafted,
+                accepted_tokens=run.accepted,
             )
         )
+        self._release(run)
+
+    def _fail(self, run: _Running, exc: BaseException) -> None:
+        run.ticket.send(exc)
+        if run in self._running:
+            self._release(run)
+        if self._runner is not None:  # what it left in the cache is not worth trusting
+            self._runner.forget(run.slot.seq, 0)
+            run.slot.lookup.reset([])
+
+    def _release(self, run: _Running) -> None:
+        """The sequence becomes idle; its tokens stay cached for the session's next turn."""
+        run.sampler.free()
+        run.slot.busy = False
+        run.slot.last_used = time.monotonic()
+        if run.prefilled < len(run.prompt) and self._runner is not None:
+            self._runner.forget(run.slot.seq, len(run.slot.tokens))
+        self._running.remove(run)
+
+
+def _common(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -15,11 +15,21 @@ from splitlane.core.request import ChatRequest
 from splitlane.core.usage import EngineStats, Usage
 from splitlane.engine import prompt, templates, toolcalls
 from splitlane.engine.engine import Done, Engine, Job
-from splitlane.engine.runner import Runner, SamplingParams, default_model_path
+from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path
 
 
 def _load(config: UpstreamConfig) -> Runner:
-    return Runner(config.model_path or default_model_path(), config.n_ctx, config.n_threads)
+    return Runner(
+        RunnerConfig(
+            model_path=config.model_path or default_model_path(),
+            n_ctx=config.n_ctx,
+            n_seq=config.n_seq,
+            kv_cells=config.kv_cells,
+            n_batch=config.n_batch,
+            n_threads=config.n_threads,
+            flash_attn=config.flash_attn,
+        )
+    )
 
 
 class LocalUpstream:
@@ -63,6 +73,7 @@ class LocalUpstream:
             ),
             stops=(*request.stop, *self.config.stop),
             json_schema=schema,
+            speculate=self.config.speculation,
         )
         parser = toolcalls.ToolCallParser(prompt.tools_enabled(request), forced=schema is not None)
         blocks = BlockWriter()
@@ -91,7 +102,7 @@ class LocalUpstream:
         usage = Usage(
             input_tokens=done.prompt_tokens, output_tokens=done.output_tokens, cached_input_tokens=done.cached_tokens
         )
-        stats = EngineStats(done.queue_wait_s, done.prefill_s, done.decode_s)
+        stats = EngineStats(done.queue_wait_s, done.prefill_s, done.decode_s, done.drafted_tokens, done.accepted_tokens)
         if done.stop_sequence is not None:
             return blocks.finish(StopReason.STOP_SEQUENCE, usage, done.stop_sequence, stats)
         reason = StopReason.MAX_TOKENS if done.hit_max_tokens and not blocks.has_tool_calls else StopReason.END_TURN
