@@ -22,6 +22,7 @@ from splitlane.bench.convert import claude_code, swe_agent, tracelab
 from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
+from splitlane.cli.engine_bench import engine
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
 from splitlane.cli.servers import serve_config, sim_settings
@@ -32,6 +33,7 @@ bench_app = typer.Typer(
     help="Session benchmarks: replay agent traces against endpoints side by side.", invoke_without_command=True
 )
 bench_app.command()(overhead)
+bench_app.command()(engine)
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
 
