@@ -21,7 +21,6 @@ END = 0
 class FakeSampler:
     def __init__(self, model: FakeModel, params: SamplingParams) -> None:
         self.model = model
-        self.stateful = False
         del params
 
     def sample(self, index: int) -> int:

@@ -22,8 +22,9 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 from splitlane.core.errors import ContextTooLong, InternalError, Overloaded
-from splitlane.engine.runner import BatchToken, KvFull, Runner, Sampler, SamplingParams
-from splitlane.engine.speculation import MAX_DRAFT, Acceptance, Lookup, StepCost, draft_length
+from splitlane.engine.runner import BatchToken, KvFull, Runner, SamplingParams
+from splitlane.engine.sequences import Running, Slot, common_prefix
+from splitlane.engine.speculation import MAX_DRAFT, StepCost, draft_length
 from splitlane.engine.text import TextStream
 
 PREFILL_CHUNK_WHILE_DECODING = 128  # prompt tokens per step while others decode (their latency)
@@ -56,7 +57,7 @@ class Done:
 
 
 @dataclass(slots=True)
-class _Ticket:
+class Ticket:
     job: Job
     tokens: list[int]
     loop: asyncio.AbstractEventLoop
@@ -68,55 +69,16 @@ class _Ticket:
         self.loop.call_soon_threadsafe(self.out.put_nowait, item)
 
 
-@dataclass(slots=True)
-class _Slot:
-    """One KV-cache sequence: the tokens it holds at positions 0..len-1, and who uses it."""
-
-    seq: int
-    lookup: Lookup = field(default_factory=Lookup)
-    last_used: float = 0.0
-    busy: bool = False
-
-    @property
-    def tokens(self) -> list[int]:
-        return self.lookup.tokens
-
-
-@dataclass(slots=True)
-class _Running:
-    ticket: _Ticket
-    slot: _Slot
-    sampler: Sampler
-    text: TextStream
-    limit: int
-    cached: int
-    admitted: float
-    speculate: bool
-    acceptance: Acceptance = field(default_factory=Acceptance)
-    prefilled: int = 0  # prompt tokens in the KV cache
-    pending: int | None = None  # sampled, not yet in the KV cache
-    produced: int = 0
-    first_at: float | None = None
-    drafted: int = 0
-    accepted: int = 0
-    finished: bool = False
-
-    @property
-    def prompt(self) -> list[int]:
-        return self.ticket.tokens
-
-
 class Engine:
     def __init__(self, load: Callable[[], Runner]) -> None:
-        self._jobs: queue.SimpleQueue[_Ticket | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Ticket | None] = queue.SimpleQueue()
         self._loaded = threading.Event()
         self._runner: Runner | None = None
         self._load_error: BaseException | None = None
-        self._waiting: list[_Ticket] = []
-        self._running: list[_Running] = []
-        self._slots: list[_Slot] = []
+        self._waiting: list[Ticket] = []
+        self._running: list[Running] = []
+        self._slots: list[Slot] = []
         self._cost = StepCost()
-        self._closing = False
         self._thread = threading.Thread(target=self._main, args=(load,), name="splitlane-engine", daemon=True)
         self._thread.start()
 
@@ -138,7 +100,7 @@ class Engine:
                 f"the prompt is {len(tokens)} tokens; the embedded model's context is {runner.n_ctx} tokens",
                 param="messages",
             )
-        ticket = _Ticket(job, tokens, asyncio.get_running_loop(), asyncio.Queue())
+        ticket = Ticket(job, tokens, asyncio.get_running_loop(), asyncio.Queue())
         self._jobs.put(ticket)
         try:
             while True:
@@ -164,7 +126,7 @@ class Engine:
     def _main(self, load: Callable[[], Runner]) -> None:
         try:
             self._runner = load()
-            self._slots = [_Slot(seq) for seq in range(self._runner.n_seq)]
+            self._slots = [Slot(seq) for seq in range(self._runner.n_seq)]
         except Exception as exc:
             self._load_error = exc
         finally:
@@ -197,7 +159,6 @@ class Engine:
             except queue.Empty:
                 return True
             if ticket is None:
-                self._closing = True
                 return False
             self._waiting.append(ticket)
             block = False
@@ -213,12 +174,12 @@ class Engine:
             ticket = self._waiting.pop(0)
             self._running.append(self._start(runner, ticket, free))
 
-    def _start(self, runner: Runner, ticket: _Ticket, free: list[_Slot]) -> _Running:
+    def _start(self, runner: Runner, ticket: Ticket, free: list[Slot]) -> Running:
         prompt = ticket.tokens
-        slot = max(free, key=lambda s: (_common(s.tokens, prompt), not s.tokens, -s.last_used))
-        reuse = min(_common(slot.tokens, prompt), len(prompt) - 1)
-        donor = max(self._slots, key=lambda s: _common(s.tokens, prompt))
-        shared = min(_common(donor.tokens, prompt), len(prompt) - 1)
+        slot = max(free, key=lambda s: (common_prefix(s.tokens, prompt), not s.tokens, -s.last_used))
+        reuse = min(common_prefix(slot.tokens, prompt), len(prompt) - 1)
+        donor = max(self._slots, key=lambda s: common_prefix(s.tokens, prompt))
+        shared = min(common_prefix(donor.tokens, prompt), len(prompt) - 1)
         if donor is not slot and shared > reuse:  # another sequence holds more of this prompt
             runner.forget(slot.seq, 0)
             runner.share(donor.seq, slot.seq, shared)
@@ -230,7 +191,7 @@ class Engine:
         job = ticket.job
         room = runner.n_ctx - len(prompt)
         speculate = job.speculate and job.json_schema is None
-        return _Running(
+        return Running(
             ticket=ticket,
             slot=slot,
             sampler=runner.sampler(job.sampling, job.json_schema),
@@ -245,7 +206,7 @@ class Engine:
     def _step(self, runner: Runner) -> None:
         decoding = [r for r in self._running if r.pending is not None]
         batch: list[BatchToken] = []
-        plan: list[tuple[_Running, int, list[int]]] = []  # (request, its first batch index, drafts)
+        plan: list[tuple[Running, int, list[int]]] = []  # (request, its first batch index, drafts)
         for run in decoding:
             assert run.pending is not None
             drafts = self._drafts(run, len(decoding)) if run.speculate else []
@@ -256,7 +217,7 @@ class Engine:
         budget = runner.n_batch - len(batch)
         if decoding:
             budget = min(budget, PREFILL_CHUNK_WHILE_DECODING)
-        chunks: list[tuple[_Running, list[int], int | None]] = []  # (request, chunk, index of its last token)
+        chunks: list[tuple[Running, list[int], int | None]] = []  # (request, chunk, index of its last token)
         for run in (r for r in self._running if r.pending is None):
             if budget <= 0:
                 break
@@ -283,7 +244,7 @@ class Engine:
         for run in [r for r in self._running if r.finished]:
             self._finish(run)
 
-    def _drafts(self, run: _Running, decoding: int) -> list[int]:
+    def _drafts(self, run: Running, decoding: int) -> list[int]:
         assert run.pending is not None
         room = run.limit - run.produced - 1
         proposal = run.slot.lookup.draft(run.pending, min(MAX_DRAFT, room))
@@ -294,7 +255,7 @@ class Engine:
             run.acceptance.watch(proposal)
         return proposal[:k]
 
-    def _verify(self, runner: Runner, run: _Running, index: int, drafts: list[int]) -> None:
+    def _verify(self, runner: Runner, run: Running, index: int, drafts: list[int]) -> None:
         """Sample at each verified position while the draft holds; drop the rest from the cache."""
         assert run.pending is not None
         fed = [run.pending]
@@ -315,7 +276,7 @@ class Engine:
         run.pending = None
         self._emit(runner, run, out)
 
-    def _emit(self, runner: Runner, run: _Running, tokens: list[int]) -> None:
+    def _emit(self, runner: Runner, run: Running, tokens: list[int]) -> None:
         """Hand sampled tokens to the client until the request ends; the last one stays pending."""
         ignore_eos = run.ticket.job.sampling.ignore_eos
         for token in tokens:
@@ -355,7 +316,7 @@ class Engine:
         victim.lookup.reset([])
         return True
 
-    def _finish(self, run: _Running) -> None:
+    def _finish(self, run: Running) -> None:
         tail = run.text.flush()
         if tail:
             run.ticket.send(tail)
@@ -378,7 +339,7 @@ class Engine:
         )
         self._release(run)
 
-    def _fail(self, run: _Running, exc: BaseException) -> None:
+    def _fail(self, run: Running, exc: BaseException) -> None:
         run.ticket.send(exc)
         if run in self._running:
             self._release(run)
@@ -386,7 +347,7 @@ class Engine:
             self._runner.forget(run.slot.seq, 0)
             run.slot.lookup.reset([])
 
-    def _release(self, run: _Running) -> None:
+    def _release(self, run: Running) -> None:
         """The sequence becomes idle; its tokens stay cached for the session's next turn."""
         run.sampler.free()
         run.slot.busy = False
@@ -394,12 +355,3 @@ class Engine:
         if run.prefilled < len(run.prompt) and self._runner is not None:
             self._runner.forget(run.slot.seq, len(run.slot.tokens))
         self._running.remove(run)
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n

@@ -61,13 +61,12 @@ class KvFull(Exception):
 
 
 class Sampler:
-    """One request's sampler chain (lives in C). Grammar-constrained samplers keep state."""
+    """One request's sampler chain (lives in C)."""
 
     def __init__(self, runner: Runner, params: SamplingParams, grammar: str | None) -> None:
         chain_params = llama_cpp.llama_sampler_chain_default_params()
         chain_params.no_perf = True
         self._ptr = llama_cpp.llama_sampler_chain_init(chain_params)
-        self.stateful = grammar is not None
         add = llama_cpp.llama_sampler_chain_add
         if grammar is not None:
             add(self._ptr, llama_cpp.llama_sampler_init_grammar(runner.vocab, grammar.encode(), b"root"))

@@ -60,7 +60,7 @@ class Lookup:
         for n in NGRAM_SIZES:
             if len(toks) + 1 < n:
                 continue
-            key = (*toks[len(toks) + 1 - n :], pending) if n > 1 else (pending,)
+            key = (*toks[len(toks) + 1 - n :], pending)
             at = self._index.get(key)
             if at is not None and at < len(toks):
                 return toks[at : at + k]
