@@ -89,7 +89,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------- the store, on SQLite and PostgreSQL
-TABLES = "turns, telemetry_drops, captures, responses, schema_migrations"
+TABLES = "api_keys, turns, telemetry_drops, captures, responses, schema_migrations"
 
 
 def postgres_url() -> str:

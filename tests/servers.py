@@ -86,12 +86,23 @@ class FakeProvider:
             )
         if scenario == "slow":
             return StreamingResponse(self._slow(request), media_type="text/event-stream")
+        if scenario in FAULTS:
+            text = (FIXTURES / kind / "text.sse").read_bytes()
+            return StreamingResponse(self._watched(FAULTS[scenario](text)), media_type="text/event-stream")
         if _has_tool_result(kind, recorded.body):
             scenario = "tool_final"
         if scenario == "stall":
             scenario = "text"
         data = (FIXTURES / kind / f"{scenario}.sse").read_bytes()
         return StreamingResponse(_chunks(data), media_type="text/event-stream")
+
+    async def _watched(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """A stream whose end (or disconnection) is recorded."""
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            self.disconnected_at.append(time.monotonic())
 
     async def _slow(self, request: Request) -> AsyncIterator[bytes]:
         """A stream that never ends by itself: one text delta every 50 ms."""
@@ -116,6 +127,47 @@ def _error(kind: str, status: int, message: str, headers: dict[str, str] | None 
     else:
         body = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _events(data: bytes) -> list[bytes]:
+    return [event + b"\n\n" for event in data.split(b"\n\n") if event.strip()]
+
+
+async def _stall_midstream(data: bytes) -> AsyncIterator[bytes]:
+    """Two events, then silence (until the reader goes away)."""
+    for event in _events(data)[:2]:
+        yield event
+    await asyncio.sleep(3600)
+
+
+async def _truncated(data: bytes) -> AsyncIterator[bytes]:
+    """The first half of the events, then a clean end of the body: no finish, no [DONE]."""
+    events = _events(data)
+    for event in events[: len(events) // 2]:
+        yield event
+
+
+async def _bad_json(data: bytes) -> AsyncIterator[bytes]:
+    """The middle event's data is not JSON."""
+    events = _events(data)
+    middle = len(events) // 2
+    head, _, _ = events[middle].rpartition(b"data:")
+    events[middle] = head + b'data: {"oops": \n\n'
+    for event in events:
+        yield event
+
+
+async def _pause(data: bytes) -> AsyncIterator[bytes]:
+    """Two events, 0.6 s of silence, the rest."""
+    events = _events(data)
+    for event in events[:2]:
+        yield event
+    await asyncio.sleep(0.6)
+    for event in events[2:]:
+        yield event
+
+
+FAULTS = {"stall_midstream": _stall_midstream, "truncated": _truncated, "bad_json": _bad_json, "pause": _pause}
 
 
 async def _dropping(data: bytes) -> AsyncIterator[bytes]:

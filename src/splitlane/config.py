@@ -6,6 +6,7 @@ engine under the alias ``local``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -33,7 +34,8 @@ class UpstreamConfig(_Strict):
     api_key_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     connect_timeout_s: float = 10.0
-    idle_timeout_s: float = 300.0  # longest silence between two chunks of a stream
+    idle_timeout_s: float = Field(default=300.0, gt=0)  # longest silence between two events of a stream
+    total_timeout_s: float = Field(default=1800.0, gt=0)  # longest a whole turn may take, first byte to end
     max_connections: int = 256
     # No first event by then: fall back (before anything reached the client). Default: 120 s for
     # remote upstreams; none for the embedded engine, whose cold prefill of a long prompt takes minutes.
@@ -155,10 +157,27 @@ class TelemetryConfig(_Strict):
         return [*(DEFAULT_REDACTIONS if self.capture_redact_defaults else ()), *self.capture_redact]
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class Config(_Strict):
     listen: str = "127.0.0.1:8080"
     data_dir: Path = Field(default_factory=lambda: Path(os.environ.get("SPLITLANE_HOME", "~/.splitlane")))
-    max_body_bytes: int = 32 * 1024 * 1024
+    # Gateway API keys (`splitlane keys`): "auto" requires them unless the gateway listens on
+    # loopback only; "off" is refused on any other address.
+    auth: Literal["auto", "required", "off"] = "auto"
+    auth_refresh_s: float = Field(default=2.0, gt=0)  # a revoked key stops working within this
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    max_messages: int = Field(default=10_000, ge=1)  # messages (input items) in one request
+    max_tokens_cap: int | None = Field(default=None, ge=1)  # a larger max_tokens is lowered to this
+    keepalive_s: float = Field(default=15.0, ge=0)  # a silent stream gets a ping this often (0: never)
+    shutdown_grace_s: int = Field(default=30, ge=0)  # SIGTERM: in-flight streams may finish this long
     default_max_tokens: int = 4096  # sent to upstreams that need one when the client gave none
     upstreams: dict[str, UpstreamConfig] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
@@ -189,6 +208,8 @@ class Config(_Strict):
                         f"models.{alias}.{key} = '{target}': expected 'upstream/model' naming one of "
                         f"[upstreams] ({', '.join(self.upstreams)})"
                     )
+        if self.auth == "off" and not is_loopback(self.host):
+            raise ValueError(f"auth = 'off' is refused when listening on {self.listen}: only loopback may be open")
         if self.catch_all is not None and self.catch_all not in self.models:
             raise ValueError(f"catch_all names '{self.catch_all}', which is not in [models]")
         for alias, model in self.models.items():
@@ -199,6 +220,10 @@ class Config(_Strict):
     @property
     def host(self) -> str:
         return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def auth_required(self) -> bool:
+        return self.auth == "required" or (self.auth == "auto" and not is_loopback(self.host))
 
     @property
     def port(self) -> int:

@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from splitlane.api.chat import routes as chat
+from splitlane.api.guard import Guard
 from splitlane.api.messages import routes as messages
 from splitlane.api.messages.encode import render_error as render_anthropic_error
 from splitlane.api.models import list_models
@@ -47,6 +49,8 @@ def endpoint(handler: Handler, renderer: Renderer) -> Callable[[Request], Awaita
 
 
 async def health(request: Request, services: Services) -> Response:
+    if services.keys.required:  # open to probes: says nothing else
+        return JSONResponse({"status": "ok"})
     return JSONResponse({"status": "ok", "models": services.planner.aliases()})
 
 
@@ -80,4 +84,9 @@ def create_app(config: Config, services: Services | None = None) -> Starlette:
         Route("/metrics", endpoint(metrics, openai), methods=["GET"]),
         *dashboard_routes(lambda request: request.app.state.services.telemetry),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(Guard)],
+        exception_handlers={404: not_found, 405: not_found},
+    )

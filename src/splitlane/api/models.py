@@ -7,13 +7,15 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from splitlane.api.guard import caller
 from splitlane.api.services import Services
 
 _STARTED = "2026-01-01T00:00:00Z"
 
 
 async def list_models(request: Request, services: Services) -> Response:
-    aliases = services.planner.aliases()
+    key = caller(request.scope)
+    aliases = [a for a in services.planner.aliases() if key is None or key.key.allows_model(a)]
     if "anthropic-version" in request.headers:
         data = [{"type": "model", "id": a, "display_name": a, "created_at": _STARTED} for a in aliases]
         return JSONResponse(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from splitlane.api.capture import Capturer
+from splitlane.auth.keyring import KeyRing
 from splitlane.config import Config
 from splitlane.routing.planner import Planner, RoutePlan, Target
 from splitlane.routing.replicas import Replica, build_replicas
@@ -20,6 +22,20 @@ from splitlane.telemetry.recorder import Recorder
 from splitlane.telemetry.records import Clock
 from splitlane.telemetry.redact import Redactor
 from splitlane.telemetry.writer import TelemetryWriter
+from splitlane.upstream.http import HttpClient
+
+log = logging.getLogger("splitlane.auth")
+
+
+def _warn_about_keys(config: Config, keys: KeyRing) -> None:
+    if not keys.required:
+        log.warning(
+            "API keys are off: anyone who can reach %s can use this gateway (loopback only; "
+            '`auth = "required"` and `splitlane keys create` turn them on)',
+            config.listen,
+        )
+    elif not keys.active():
+        log.warning("API keys are required and none exists: every request is refused until `splitlane keys create`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +58,7 @@ class Services:
     database: AsyncEngine
     responses: ResponseStore
     telemetry: Recorder
+    keys: KeyRing
     routed: deque[RoutedTurn] = field(default_factory=lambda: deque(maxlen=10_000))
 
     @classmethod
@@ -59,8 +76,11 @@ class Services:
         capture = Capturer(Redactor(settings.redactions())) if settings.capture else None
         metrics = GatewayMetrics(lambda: services.gauges())  # read at scrape time, once services exists
         recorder = Recorder(clock, writer, metrics, settings.durable_wait_s, capture, config.max_sessions)
-        services = cls(config, replicas, Planner(config, replicas), database, ResponseStore(database), recorder)
+        keys = KeyRing(database, config.auth_required, config.auth_refresh_s)
+        services = cls(config, replicas, Planner(config, replicas), database, ResponseStore(database), recorder, keys)
         writer.start()
+        await keys.refresh()
+        _warn_about_keys(config, keys)
         return services
 
     def gauges(self) -> dict[str, tuple[str, list[tuple[dict[str, str], float]]]]:
@@ -72,7 +92,18 @@ class Services:
             for r in rs
             if hasattr(r.upstream, "queue_depth")
         ]
+        clients = [(name, getattr(r.upstream, "client", None)) for name, rs in self.replicas.items() for r in rs]
+        connections = [
+            ({"upstream": name}, float(client.connections_in_use()))
+            for name, client in clients
+            if isinstance(client, HttpClient)
+        ]
         return {
+            "splitlane_upstream_connections_in_use": ("Upstream connections serving a request now", connections),
+            "splitlane_event_loop_tasks": (
+                "Tasks alive on the gateway's event loop",
+                [({}, float(len(asyncio.all_tasks())))],
+            ),
             "splitlane_turns_in_flight": ("Turns streaming now", [({}, float(len(self.telemetry.inflight)))]),
             "splitlane_telemetry_queue_depth": ("Records waiting for the writer", [({}, float(writer.depth))]),
             "splitlane_telemetry_dropped_records": (

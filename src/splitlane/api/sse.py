@@ -15,3 +15,8 @@ def sse(data: Any, event: str | None = None) -> bytes:
 
 
 DONE = b"data: [DONE]\n\n"
+
+# Keepalives for a silent stream: an SSE comment, which every SSE parser skips (OpenAI's SDKs,
+# Codex's eventsource parser), and Anthropic's own ping event, which its SDKs skip.
+COMMENT_KEEPALIVE = b": keepalive\n\n"
+PING_EVENT = sse({"type": "ping"}, "ping")

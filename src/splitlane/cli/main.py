@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from splitlane.api.app import create_app
 from splitlane.cli.bench import bench_app
+from splitlane.cli.keys import keys_app
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.report import run_export, run_report
 from splitlane.cli.route import route_app, run_explain
@@ -29,6 +30,7 @@ app = typer.Typer(help="splitlane: one endpoint for coding agents.", no_args_is_
 
 app.add_typer(route_app, name="route")
 app.add_typer(bench_app, name="bench")
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()
@@ -52,9 +54,9 @@ def route_explain(
         raise typer.Exit(1) from exc
 
 
-def _load(path: Path | None) -> Config:
+def _load(path: Path | None, **overrides: object) -> Config:
     try:
-        return load_config(path)
+        return load_config(path, **overrides)
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
@@ -137,6 +139,10 @@ def serve(
     settings = _load(config)
     listen_host = host or settings.host
     listen_port = port if port is not None else settings.port
+    if (listen_host, listen_port) != (settings.host, settings.port):
+        settings = _load(
+            config, listen=f"[{listen_host}]:{listen_port}" if ":" in listen_host else f"{listen_host}:{listen_port}"
+        )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"splitlane serving {', '.join(settings.models)} on http://{listen_host}:{listen_port}/v1")
     uvicorn.run(
@@ -147,7 +153,7 @@ def serve(
         access_log=access_log,  # off by default: formatting it cost ~0.5 ms per turn (bench overhead)
         loop="uvloop",
         http="httptools",
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
 
 

@@ -32,6 +32,8 @@ class Target:
     replica: Replica
     model: str
     first_byte_timeout_s: float | None
+    idle_timeout_s: float = 300.0
+    total_timeout_s: float = 1800.0
 
     @property
     def label(self) -> str:
@@ -97,7 +99,16 @@ class Planner:
                 continue
             replicas = self.replicas[name]
             replica = replicas[pick(session.key, [r.url for r in replicas])]
-            targets.append(Target(name, replica, upstream_model, upstream.first_byte_timeout))
+            targets.append(
+                Target(
+                    name,
+                    replica,
+                    upstream_model,
+                    upstream.first_byte_timeout,
+                    upstream.idle_timeout_s,
+                    upstream.total_timeout_s,
+                )
+            )
         if not targets:
             raise PermissionDenied(
                 f"data residency: model '{alias}' may only use upstreams in regions {sorted(allowed or [])}; "

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, Table, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from splitlane.store.schema import captures, responses, schema_migrations, telemetry_drops, turns
+from splitlane.store.schema import api_keys, captures, responses, schema_migrations, telemetry_drops, turns
 
 
 class SchemaTooNew(RuntimeError):
@@ -41,10 +41,26 @@ def _captures(connection: Connection) -> None:
     captures.create(connection)
 
 
+def _add_column(connection: Connection, table: Table, name: str) -> None:
+    """Add a column of ``table`` (as schema.py defines it) unless the table was created with it."""
+    if name in {c["name"] for c in inspect(connection).get_columns(table.name)}:
+        return
+    column = table.c[name]
+    kind = column.type.compile(dialect=connection.dialect)
+    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+def _keys(connection: Connection) -> None:
+    api_keys.create(connection)
+    _add_column(connection, turns, "api_key")
+    _add_column(connection, responses, "api_key")
+
+
 MIGRATIONS = (
     Migration(1, "stored Responses API objects", _responses),
     Migration(2, "per-turn telemetry and dropped-record counts", _telemetry),
     Migration(3, "captured turns for agentsession/v1 export", _captures),
+    Migration(4, "gateway API keys; the key of each turn and stored response", _keys),
 )
 
 

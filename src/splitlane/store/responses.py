@@ -27,7 +27,7 @@ class ResponseStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def put(self, response: dict[str, Any], conversation: list[dict[str, Any]]) -> None:
+    async def put(self, response: dict[str, Any], conversation: list[dict[str, Any]], owner: str | None = None) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(
                 insert(responses).values(
@@ -36,16 +36,17 @@ class ResponseStore:
                     model=response["model"],
                     response=orjson.dumps(response).decode(),
                     conversation=orjson.dumps(conversation).decode(),
+                    api_key=owner,
                 )
             )
 
-    async def get(self, response_id: str) -> StoredResponse | None:
+    async def get(self, response_id: str, owner: str | None = None) -> StoredResponse | None:
+        """The stored response; with ``owner`` (keys required) only if that key created it."""
+        query = select(responses.c.response, responses.c.conversation).where(responses.c.id == response_id)
+        if owner is not None:
+            query = query.where(responses.c.api_key == owner)
         async with self.engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(responses.c.response, responses.c.conversation).where(responses.c.id == response_id)
-                )
-            ).first()
+            row = (await connection.execute(query)).first()
         if row is None:
             return None
         return StoredResponse(orjson.loads(row.response), orjson.loads(row.conversation))

@@ -25,6 +25,7 @@ responses = Table(
     Column("model", String(256), nullable=False),
     Column("response", Text, nullable=False),
     Column("conversation", Text, nullable=False),
+    Column("api_key", String(40), nullable=True),  # the owner: another key cannot read it; migration 4
 )
 
 # One row per turn: the metric definitions of DESIGN.md. Times are seconds since the epoch, taken
@@ -64,6 +65,7 @@ turns = Table(
     Column("prefill_s", Float, nullable=True),
     Column("drafted_tokens", Integer, nullable=True),
     Column("accepted_tokens", Integer, nullable=True),
+    Column("api_key", String(40), nullable=True),  # the gateway key's id (never the key); migration 4
     Index("turns_by_session", "session", "t_recv"),
     Index("turns_by_time", "t_recv"),
 )
@@ -87,4 +89,23 @@ captures = Table(
     Column("request", Text, nullable=False),  # {"messages": [...], "tools": [...]} in Chat Completions form
     Column("output", Text, nullable=False),  # the assistant message, same form
     Index("captures_by_session", "session", "t_recv"),
+)
+
+# Gateway API keys (``splitlane keys``): only a SHA-256 of each key is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),  # the key's first characters, to recognise it
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+    Column("models", Text, nullable=False),  # JSON list of alias patterns; [] = every alias
+    Column("lanes", Text, nullable=False),  # JSON list of lanes; [] = every lane
+    Column("token_budget", Integer, nullable=True),  # input + output tokens per period
+    Column("budget_period_s", Integer, nullable=False),
+    Column("rpm", Integer, nullable=True),  # requests per minute
+    Column("max_streams", Integer, nullable=True),  # turns in flight at once
+    Column("admin", Boolean, nullable=False),  # may read /dashboard and /metrics
 )

@@ -73,12 +73,19 @@ def _content_bearing(event: Event) -> bool:
 
 class TurnObserver:
     def __init__(
-        self, clock: Clock, request: ChatRequest, session: SessionId, t_recv: float, gap_before_s: float | None
+        self,
+        clock: Clock,
+        request: ChatRequest,
+        session: SessionId,
+        t_recv: float,
+        gap_before_s: float | None,
+        api_key: str | None = None,
     ) -> None:
         self.clock = clock
         self.request = request
         self.session = session
         self.gap_before_s = gap_before_s
+        self.api_key = api_key
         self.id = uuid.uuid4().hex
         self.t_recv = t_recv
         self.t_up: float | None = None
@@ -145,4 +152,5 @@ class TurnObserver:
             prefill_s=None if engine is None else engine.prefill_s,
             drafted_tokens=None if engine is None else engine.drafted_tokens,
             accepted_tokens=None if engine is None else engine.accepted_tokens,
+            api_key=self.api_key,
         )

@@ -38,10 +38,12 @@ class Recorder:
         self.inflight: dict[str, TurnObserver] = {}
         self._last_end: OrderedDict[str, float] = OrderedDict()
 
-    def begin(self, request: ChatRequest, session: SessionId, t_recv: float) -> TurnObserver:
+    def begin(
+        self, request: ChatRequest, session: SessionId, t_recv: float, api_key: str | None = None
+    ) -> TurnObserver:
         previous = self._last_end.get(session.key)
         gap = None if previous is None else max(0.0, t_recv - previous)
-        observer = TurnObserver(self.clock, request, session, t_recv, gap)
+        observer = TurnObserver(self.clock, request, session, t_recv, gap, api_key)
         self.inflight[observer.id] = observer
         return observer
 

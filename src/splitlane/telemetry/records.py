@@ -63,6 +63,7 @@ class TurnRecord:
     prefill_s: float | None = None
     drafted_tokens: int | None = None
     accepted_tokens: int | None = None
+    api_key: str | None = None  # the gateway key's id
 
     @property
     def times(self) -> TurnTimes:

@@ -35,12 +35,13 @@ from splitlane.upstream.sse import ServerSentEvent, SSEDecoder
 
 DRAIN_S = 1.0
 KEEPALIVE_S = 60.0
+READ_BACKSTOP_S = 1.0
 _CONTEXT_MARKERS = ("context_length", "context length", "context window", "too many tokens", "prompt is too long")
 
 
 class HttpClient:
     """One upstream's connection pool (an aiohttp session, opened on first use in the running loop)
-    with its base URL and timeouts: ``idle_timeout_s`` bounds the silence between two reads."""
+    with its base URL and timeouts: ``idle_timeout_s`` (+1 s) bounds the silence between two reads."""
 
     def __init__(self, config: UpstreamConfig, base_url: str | None = None) -> None:
         self.base_url = (base_url if base_url is not None else config.base_url or "").rstrip("/")
@@ -48,7 +49,8 @@ class HttpClient:
             total=None,
             connect=None,
             sock_connect=config.connect_timeout_s,
-            sock_read=config.idle_timeout_s,
+            # a backstop: the turn's own clock (api/pacing.py) ends a silent stream first, with a clearer error
+            sock_read=config.idle_timeout_s + READ_BACKSTOP_S,
         )
         self.limit = config.max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -61,6 +63,12 @@ class HttpClient:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def connections_in_use(self) -> int:
+        """Connections lent out of the pool now (requests in progress); a leak shows up here."""
+        if self._session is None or self._session.closed:
+            return 0
+        return len(getattr(self._session.connector, "_acquired", ()))  # aiohttp has no public count
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -9,10 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from splitlane.api.body import client_headers, read_json, validate
+from splitlane.api.guard import caller
 from splitlane.api.messages.decode import decode_request
 from splitlane.api.messages.encode import MessagesStreamEncoder, encode_response, render_error
 from splitlane.api.messages.schema import CountTokensBody, MessagesBody
 from splitlane.api.services import Services
+from splitlane.api.sse import PING_EVENT
 from splitlane.api.turn import run_turn
 from splitlane.core.errors import SplitlaneError
 from splitlane.core.request import ChatRequest
@@ -21,6 +23,7 @@ from splitlane.core.response import ChatResponse
 
 class MessagesSurface:
     name = "messages"
+    keepalive = PING_EVENT
 
     def render_error(self, error: SplitlaneError) -> tuple[int, dict[str, object]]:
         return render_error(error)
@@ -35,7 +38,7 @@ class MessagesSurface:
 async def create(request: Request, services: Services) -> Response:
     body = validate(MessagesBody, await read_json(request, services.config.max_body_bytes))
     canonical = decode_request(body, client_headers(request))
-    return await run_turn(MessagesSurface(), services, canonical)
+    return await run_turn(MessagesSurface(), services, canonical, caller(request.scope))
 
 
 async def count_tokens(request: Request, services: Services) -> Response:

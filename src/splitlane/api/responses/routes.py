@@ -9,11 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from splitlane.api.body import client_headers, read_json, validate
+from splitlane.api.guard import caller
 from splitlane.api.openai_errors import render_openai_error
 from splitlane.api.responses.decode import decode_request, input_items
 from splitlane.api.responses.encode import ResponseContext, ResponsesStreamEncoder, encode_response
 from splitlane.api.responses.schema import ResponsesBody
 from splitlane.api.services import Services
+from splitlane.api.sse import COMMENT_KEEPALIVE
 from splitlane.api.turn import run_turn
 from splitlane.core.errors import NotFound, SplitlaneError
 from splitlane.core.events import Finish
@@ -23,6 +25,7 @@ from splitlane.core.response import ChatResponse
 
 class ResponsesSurface:
     name = "responses"
+    keepalive = COMMENT_KEEPALIVE
 
     def __init__(self, ctx: ResponseContext) -> None:
         self.ctx = ctx
@@ -66,8 +69,10 @@ async def create(request: Request, services: Services) -> Response:
     ctx = ResponseContext(model=body.model, echo=_echo(body))
     surface = ResponsesSurface(ctx)
     history = input_items(body)
+    key = caller(request.scope)
+    owner = key.key.id if key is not None else None
     if body.previous_response_id:
-        previous = await services.responses.get(body.previous_response_id)
+        previous = await services.responses.get(body.previous_response_id, owner)
         if previous is None:
             raise NotFound(f"previous response '{body.previous_response_id}' not found", param="previous_response_id")
         history = previous.conversation + history
@@ -77,14 +82,15 @@ async def create(request: Request, services: Services) -> Response:
     async def store(response: ChatResponse) -> None:
         if body.store:
             stored = encode_response(ctx, response.parts, _finish(response))
-            await services.responses.put(stored, history + stored["output"])
+            await services.responses.put(stored, history + stored["output"], owner)
 
-    return await run_turn(surface, services, canonical, store)
+    return await run_turn(surface, services, canonical, key, store)
 
 
 async def retrieve(request: Request, services: Services) -> Response:
     response_id = request.path_params["response_id"]
-    stored = await services.responses.get(response_id)
+    key = caller(request.scope)
+    stored = await services.responses.get(response_id, key.key.id if key is not None else None)
     if stored is None:
         raise NotFound(f"response '{response_id}' not found", param="response_id")
     return Response(orjson.dumps(stored.response), media_type="application/json")

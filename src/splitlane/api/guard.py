@@ -1,0 +1,111 @@
+"""Who may call: the gateway key of each request (``Authorization: Bearer``, ``x-api-key``, or
+HTTP Basic's password for a browser on ``/dashboard``), checked before routing, refusals in the
+surface's own error format; per-key request rate, streams in flight and token budget.
+
+A pure ASGI middleware: a turn's slot is held until its response (a whole stream) has been sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from splitlane.api.messages.encode import render_error as render_anthropic_error
+from splitlane.api.openai_errors import render_openai_error
+from splitlane.auth.keyring import KeyRing
+from splitlane.auth.limits import KeyUsage
+from splitlane.core.errors import AuthenticationFailed, PermissionDenied, RateLimited, SplitlaneError
+
+OPEN_PATHS = frozenset({"/health"})  # a liveness probe; it says nothing but "ok" when keys are required
+ADMIN_PREFIXES = ("/dashboard", "/metrics")
+TURN_PATHS = frozenset({"/v1/responses", "/v1/chat/completions", "/v1/messages"})
+MISSING = (
+    "missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>' (create one: splitlane keys create)"
+)
+
+
+def credential(headers: Headers) -> str | None:
+    """The key a request presents, if any."""
+    key = headers.get("x-api-key")
+    if key:
+        return key.strip()
+    scheme, _, value = headers.get("authorization", "").strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            user, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return password or user or None
+    return None
+
+
+def caller(scope: Scope) -> KeyUsage | None:
+    """The key of this request (None when keys are not required)."""
+    usage: KeyUsage | None = scope.get("state", {}).get("api_key")
+    return usage
+
+
+class Guard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        keys: KeyRing = scope["app"].state.services.keys
+        path: str = scope["path"]
+        if not keys.required or path in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        turn = scope["method"] == "POST" and path in TURN_PATHS
+        try:
+            usage = await self._authorize(keys, Headers(scope=scope), path, turn)
+        except SplitlaneError as exc:
+            await _refuse(scope, send, exc)
+            return
+        scope.setdefault("state", {})["api_key"] = usage
+        if not turn:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            usage.release()
+
+    @staticmethod
+    async def _authorize(keys: KeyRing, headers: Headers, path: str, turn: bool) -> KeyUsage:
+        secret = credential(headers)
+        if not secret:
+            raise AuthenticationFailed(MISSING)
+        usage = await keys.lookup(secret)
+        if usage is None:
+            raise AuthenticationFailed("invalid or revoked API key")
+        if path.startswith(ADMIN_PREFIXES) and not usage.key.admin:
+            raise PermissionDenied(f"key '{usage.key.name}' may not read {path} (create an admin key: --admin)")
+        if turn:
+            usage.admit()
+        return usage
+
+
+async def _refuse(scope: Scope, send: Send, error: SplitlaneError) -> None:
+    path: str = scope["path"]
+    anthropic = path.startswith("/v1/messages") or any(k == b"anthropic-version" for k, _ in scope["headers"])
+    status, body = (render_anthropic_error if anthropic else render_openai_error)(error)
+    headers = [(b"content-type", b"application/json")]
+    if isinstance(error, AuthenticationFailed):
+        challenge = b'Basic realm="splitlane"' if path.startswith(ADMIN_PREFIXES) else b"Bearer"
+        headers.append((b"www-authenticate", challenge))
+    if isinstance(error, RateLimited) and error.retry_after_s is not None:
+        headers.append((b"retry-after", str(max(1, round(error.retry_after_s))).encode()))
+    payload = orjson.dumps(body)
+    headers.append((b"content-length", str(len(payload)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,1 @@
+"""Gateway API keys: stored hashed, checked per request, with per-key limits."""

@@ -1,0 +1,96 @@
+"""The keys a running gateway accepts: read from the store, kept in memory, re-read every few
+seconds (a revoked key stops working within ``refresh_s``); an unknown key is looked up at once (a
+new key works immediately), at most 20 times a second, so that guessing keys cannot load the store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from splitlane.auth.keys import ApiKey, KeyStore, digest
+from splitlane.auth.limits import KeyUsage
+from splitlane.store.schema import turns
+
+log = logging.getLogger("splitlane.auth")
+
+MISS_LOOKUPS_PER_S = 20.0  # unknown keys looked up in the store, at most (bursts of as many)
+
+
+class KeyRing:
+    """``required`` False: the gateway is open (loopback only, see ``Config.auth_required``)."""
+
+    def __init__(self, engine: AsyncEngine, required: bool, refresh_s: float = 2.0) -> None:
+        self.engine = engine
+        self.required = required
+        self.store = KeyStore(engine)
+        self.refresh_s = refresh_s
+        self._by_hash: dict[str, KeyUsage] = {}
+        self._loaded = float("-inf")
+        self._lookups = MISS_LOOKUPS_PER_S  # a token bucket
+        self._lookups_at = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def lookup(self, secret: str) -> KeyUsage | None:
+        """The active key with this secret, or None."""
+        hashed = digest(secret)
+        now = time.monotonic()
+        if now - self._loaded >= self.refresh_s:
+            await self.refresh(self.refresh_s)
+        usage = self._by_hash.get(hashed)
+        if usage is None and self._may_look_up(now):
+            key = await self.store.by_hash(hashed)
+            if key is not None and key.revoked_at is None:
+                usage = self._by_hash.setdefault(hashed, KeyUsage(key))
+                if key.token_budget is not None:
+                    await self._restore(usage)
+        return usage
+
+    def _may_look_up(self, now: float) -> bool:
+        self._lookups = min(MISS_LOOKUPS_PER_S, self._lookups + (now - self._lookups_at) * MISS_LOOKUPS_PER_S)
+        self._lookups_at = now
+        if self._lookups < 1.0:
+            return False
+        self._lookups -= 1.0
+        return True
+
+    async def refresh(self, unless_younger_than: float = 0.0) -> None:
+        async with self._lock:
+            if time.monotonic() - self._loaded < unless_younger_than:
+                return  # another request refreshed while this one waited
+            try:
+                keys = await self.store.all()
+            except Exception:
+                log.exception("cannot read the API keys; keeping the ones loaded")
+                self._loaded = time.monotonic()
+                return
+            active: dict[str, KeyUsage] = {}
+            for key in keys:
+                if key.revoked_at is not None:
+                    continue
+                usage = self._by_hash.get(key.hash)
+                if usage is None:
+                    usage = KeyUsage(key)
+                    if key.token_budget is not None:
+                        await self._restore(usage)
+                else:
+                    usage.key = key  # limits may have changed
+                active[key.hash] = usage
+            self._by_hash = active
+            self._loaded = time.monotonic()
+
+    async def _restore(self, usage: KeyUsage) -> None:
+        """Tokens this key used in the current window, as the telemetry store recorded them."""
+        window = usage.key.window_start(time.time())
+        query = select(func.coalesce(func.sum(turns.c.input_tokens + turns.c.output_tokens), 0)).where(
+            turns.c.api_key == usage.key.id, turns.c.t_recv >= window
+        )
+        async with self.engine.connect() as connection:
+            used = (await connection.execute(query)).scalar_one()
+        usage.window, usage.tokens = window, int(used)
+
+    def active(self) -> list[ApiKey]:
+        return [u.key for u in self._by_hash.values()]
