@@ -56,7 +56,7 @@ class FakeModel:
     def is_end(self, token: int) -> bool:
         return token == END
 
-    def sampler(self, params: SamplingParams, json_schema: str | None = None) -> FakeSampler:
+    def sampler(self, params: SamplingParams, grammar: str | None = None) -> FakeSampler:
         return FakeSampler(self, params)
 
     def _next(self, seq: int, pos: int) -> int:

@@ -105,3 +105,27 @@ def test_forced_tool_call_round_trip(client: Client) -> None:
         ),
     )
     assert second.input_tokens > first.input_tokens
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"type": "object", "properties": {"a": {"type": 5}}},
+        {"type": "object", "properties": {"a": {"type": "string", "pattern": "(["}}},
+        {"type": "object", "properties": {"a": {"$ref": "#"}}},
+    ],
+    ids=["type is a number", "bad pattern", "self reference"],
+)
+def test_a_forced_call_with_a_schema_the_engine_cannot_follow_is_400(oai: openai.OpenAI, parameters: dict) -> None:
+    tool = {"type": "function", "function": {"name": "f", "parameters": parameters}}
+    with pytest.raises(openai.BadRequestError, match="not a JSON schema this engine can follow") as refused:
+        oai.chat.completions.create(
+            model="local",
+            max_tokens=4,
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[tool],  # type: ignore[list-item]
+            tool_choice="required",
+        )
+    assert refused.value.body["param"] == "tools"  # type: ignore[index]
+    reply = oai.chat.completions.create(model="local", max_tokens=2, messages=[{"role": "user", "content": "hi"}])
+    assert reply.choices[0].message.content is not None  # the engine goes on serving

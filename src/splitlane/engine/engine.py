@@ -36,7 +36,7 @@ class Job:
     max_tokens: int | None
     sampling: SamplingParams
     stops: tuple[str, ...] = ()
-    json_schema: str | None = None
+    grammar: str | None = None  # GBNF (runner.grammar_of a JSON schema): output follows it
     speculate: bool = True
 
 
@@ -172,9 +172,13 @@ class Engine:
             if not free:
                 return
             ticket = self._waiting.pop(0)
-            self._running.append(self._start(runner, ticket, free))
+            try:
+                self._running.append(self._start(runner, ticket, free))
+            except Exception as exc:  # this request cannot start (a grammar llama.cpp refuses); the rest go on
+                ticket.send(exc)
 
     def _start(self, runner: Runner, ticket: Ticket, free: list[Slot]) -> Running:
+        sampler = runner.sampler(ticket.job.sampling, ticket.job.grammar)  # first: it may refuse the request
         prompt = ticket.tokens
         slot = max(free, key=lambda s: (common_prefix(s.tokens, prompt), not s.tokens, -s.last_used))
         reuse = min(common_prefix(slot.tokens, prompt), len(prompt) - 1)
@@ -190,11 +194,11 @@ class Engine:
         slot.busy = True
         job = ticket.job
         room = runner.n_ctx - len(prompt)
-        speculate = job.speculate and job.json_schema is None
+        speculate = job.speculate and job.grammar is None
         return Running(
             ticket=ticket,
             slot=slot,
-            sampler=runner.sampler(job.sampling, job.json_schema),
+            sampler=sampler,
             text=TextStream(job.stops),
             limit=min(job.max_tokens or room, room),
             cached=reuse,

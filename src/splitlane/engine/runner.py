@@ -18,7 +18,7 @@ from pathlib import Path
 import llama_cpp
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from splitlane.core.errors import InternalError
+from splitlane.core.errors import InternalError, InvalidRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,19 @@ class KvFull(Exception):
     """The KV cache has no room for this batch; free some cells and try again."""
 
 
+def grammar_of(json_schema: str) -> str:
+    """The GBNF grammar that constrains output to ``json_schema``; a schema it cannot express is the
+    client's error (pure Python: call it off the event loop for large schemas)."""
+    try:
+        return str(json_schema_to_gbnf(json_schema))
+    except Exception as exc:  # the converter asserts, raises KeyError/ValueError/RecursionError on odd schemas
+        raise InvalidRequest(
+            "tools: the forced tool's parameters are not a JSON schema this engine can follow "
+            f"({exc or type(exc).__name__})",
+            param="tools",
+        ) from exc
+
+
 class Sampler:
     """One request's sampler chain (lives in C)."""
 
@@ -69,7 +82,11 @@ class Sampler:
         self._ptr = llama_cpp.llama_sampler_chain_init(chain_params)
         add = llama_cpp.llama_sampler_chain_add
         if grammar is not None:
-            add(self._ptr, llama_cpp.llama_sampler_init_grammar(runner.vocab, grammar.encode(), b"root"))
+            constrained = llama_cpp.llama_sampler_init_grammar(runner.vocab, grammar.encode(), b"root")
+            if not constrained:
+                llama_cpp.llama_sampler_free(self._ptr)
+                raise InvalidRequest("tools: the forced tool's parameters make a grammar llama.cpp cannot parse")
+            add(self._ptr, constrained)
         if params.greedy:
             add(self._ptr, llama_cpp.llama_sampler_init_greedy())
         else:
@@ -164,8 +181,8 @@ class Runner:
     def is_end(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
 
-    def sampler(self, params: SamplingParams, json_schema: str | None = None) -> Sampler:
-        return Sampler(self, params, json_schema_to_gbnf(json_schema) if json_schema else None)
+    def sampler(self, params: SamplingParams, grammar: str | None = None) -> Sampler:
+        return Sampler(self, params, grammar)
 
     def decode(self, tokens: Sequence[BatchToken]) -> None:
         """Decode one batch (at most ``n_batch`` tokens); raises ``KvFull`` when the cache has no room."""

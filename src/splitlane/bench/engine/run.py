@@ -4,6 +4,7 @@ on W1/W2/W3, one run, same model file and thread count, greedy; prints ratios.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import statistics
 import time
@@ -15,6 +16,7 @@ from typing import Any
 
 from splitlane.bench.engine import workloads
 from splitlane.bench.engine.targets import B1, B2, Ours, Result, Target, b2_server
+from splitlane.core.errors import SplitlaneError
 from splitlane.engine.runner import RunnerConfig
 
 Say = Callable[[str], object]
@@ -173,12 +175,17 @@ async def _concurrent(
         workloads.w1(render, settings.w1_trace, settings.w1_turns, marker=f"session {i + 1}")
         for i in range(settings.concurrent)
     ]
-    engine = Ours(config, name=f"splitlane ×{settings.concurrent}")
+    # room for every session's whole context (shared prefixes are stored once, so this is ample)
+    sized = dataclasses.replace(config, kv_cells=settings.n_ctx * settings.concurrent)
+    engine = Ours(sized, name=f"splitlane ×{settings.concurrent}")
     label = f"W1 ×{settings.concurrent} concurrent · splitlane"
     try:
         started = time.perf_counter()
         results = await asyncio.gather(*(_session(engine, s, lambda: tick(label, 1)) for s in sessions))
         wall = time.perf_counter() - started
+    except SplitlaneError as exc:  # the figures measured so far still count
+        outcome.notes.append(f"{label}: failed ({exc.message}); not measured")
+        return
     finally:
         engine.close()
     for session in results:

@@ -15,7 +15,7 @@ from splitlane.core.request import ChatRequest
 from splitlane.core.usage import EngineStats, Usage
 from splitlane.engine import prompt, templates, toolcalls
 from splitlane.engine.engine import Done, Engine, Job
-from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path
+from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path, grammar_of
 
 
 def _load(config: UpstreamConfig) -> Runner:
@@ -72,7 +72,7 @@ class LocalUpstream:
                 ignore_eos=request.extensions.get("ignore_eos") is True,
             ),
             stops=(*request.stop, *self.config.stop),
-            json_schema=schema,
+            grammar=None if schema is None else await asyncio.to_thread(grammar_of, schema),
             speculate=self.config.speculation,
         )
         parser = toolcalls.ToolCallParser(prompt.tools_enabled(request), forced=schema is not None)
