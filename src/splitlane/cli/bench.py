@@ -23,6 +23,7 @@ from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptio
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
 from splitlane.cli.engine_bench import engine
+from splitlane.cli.load import load
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
 from splitlane.cli.servers import serve_config, sim_settings
@@ -34,6 +35,7 @@ bench_app = typer.Typer(
 )
 bench_app.command()(overhead)
 bench_app.command()(engine)
+bench_app.command()(load)
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
 

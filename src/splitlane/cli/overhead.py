@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from splitlane.bench.overhead import report, servers
 from splitlane.bench.overhead.profile import top_costs
 from splitlane.bench.overhead.run import Results, Settings, Target, plan, run
-from splitlane.bench.overhead.servers import ServerError
+from splitlane.bench.processes import ServerError
 
 console = Console()
 TARGETS = ("direct", "splitlane", "translate", "litellm")

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from splitlane.bench.overhead.servers import _process, _wait_ready, free_port
+from splitlane.bench.processes import free_port, start_process, wait_ready
 from splitlane.engine.engine import Done, Engine, Job
 from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams
 from splitlane.upstream.sse import SSEDecoder
@@ -193,7 +193,7 @@ def b2_server(workdir: Path, model_path: Path, n_ctx: int, n_threads: int) -> It
     ]  # fmt: skip
     log = workdir / "b2.log"
     with ExitStack() as stack:
-        proc = stack.enter_context(_process(argv, log, env=dict(os.environ)))
+        proc = stack.enter_context(start_process(argv, log, env=dict(os.environ)))
         url = f"http://127.0.0.1:{port}"
-        _wait_ready("llama_cpp.server", f"{url}/v1/models", proc, log, timeout_s=120)
+        wait_ready("llama_cpp.server", f"{url}/v1/models", proc, log, timeout_s=120)
         yield url

@@ -148,27 +148,36 @@ async def _connect(endpoint: Endpoint) -> _Connection:
 
 
 async def run_phase(
-    endpoint: Endpoint, concurrency: int, duration_s: float, warmup_s: float, timeout_s: float
+    endpoints: Sequence[Endpoint],
+    concurrency: int,
+    duration_s: float,
+    warmup_s: float,
+    timeout_s: float,
+    gap_s: float = 0.0,
 ) -> tuple[list[Sample], float, float]:
-    """``concurrency`` connections sending requests back to back for ``warmup_s + duration_s``.
+    """``concurrency`` connections sending requests for ``warmup_s + duration_s``, back to back or
+    ``gap_s`` apart (an agent's tool time); connection ``i`` sends ``endpoints[i % len(endpoints)]``.
 
     Returns every sample and the measured window (perf_counter): latencies count requests sent
     inside it (``measured``), throughput the chunks that arrived inside it (``chunks_in``).
     Requests in flight at the end finish, within ``timeout_s``.
     """
-    connections = await asyncio.gather(*(_connect(endpoint) for _ in range(concurrency)))
+    mine = [endpoints[i % len(endpoints)] for i in range(concurrency)]
+    connections = await asyncio.gather(*(_connect(endpoint) for endpoint in mine))
     start = time.perf_counter()
     window = (start + warmup_s, start + warmup_s + duration_s)
     samples: list[Sample] = []
 
-    async def worker(connection: _Connection) -> None:
+    async def worker(connection: _Connection, endpoint: Endpoint) -> None:
         while time.perf_counter() < window[1]:
             if not connection.open:
                 connection = await _connect(endpoint)
             samples.append(await connection.send(endpoint.request, timeout_s))
+            if gap_s:
+                await asyncio.sleep(gap_s)
         connection.close()
 
-    await asyncio.gather(*(worker(c) for c in connections))
+    await asyncio.gather(*(worker(c, e) for c, e in zip(connections, mine, strict=True)))
     return samples, window[0], window[1]
 
 

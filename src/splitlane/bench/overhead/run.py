@@ -17,7 +17,7 @@ import orjson
 import psutil
 
 from splitlane.bench.overhead.load import Endpoint, Sample, chunks_in, measured, run_phase
-from splitlane.bench.overhead.servers import Server
+from splitlane.bench.processes import Server
 
 PROMPT_WORDS = ("The quick brown fox jumps over the lazy dog while the compiler reports an error. ",)
 
@@ -114,7 +114,7 @@ async def _phase(target: Target, endpoint: Endpoint, level: int, expected: int, 
     window_start, window_end = start + settings.warmup_s, start + settings.warmup_s + settings.phase_s
     cpu_start = asyncio.ensure_future(cpu_at(window_start))
     cpu_end = asyncio.ensure_future(cpu_at(window_end))
-    samples, *window = await run_phase(endpoint, level, settings.phase_s, settings.warmup_s, settings.timeout_s)
+    samples, *window = await run_phase([endpoint], level, settings.phase_s, settings.warmup_s, settings.timeout_s)
     for sample in samples:
         if sample.error is None and len(sample.chunks) != expected:
             sample.error = f"{len(sample.chunks)} of {expected} chunks"

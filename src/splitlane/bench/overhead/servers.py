@@ -6,90 +6,31 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import psutil
+from splitlane.bench.processes import Server, ServerError, free_port, start_process, wait_ready
 
 # 1.100.0: the newest release whose dependencies this machine's package index can satisfy (later
 # ones need a certifi it does not carry). ``--litellm-version`` picks another.
 LITELLM_VERSION = "1.100.0"
 
 
-class ServerError(RuntimeError):
-    """A process the benchmark needs did not start; the message says which and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Server:
-    name: str
-    url: str
-    pid: int
-
-    def process(self) -> psutil.Process:
-        return psutil.Process(self.pid)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _process(
-    argv: Sequence[str], log: Path, env: dict[str, str] | None = None, pipe_stdout: bool = False
-) -> Iterator[subprocess.Popen[bytes]]:
-    """The process, its output in ``log`` (stdout piped instead when the caller reads it)."""
-    with log.open("wb") as out:
-        stdout = subprocess.PIPE if pipe_stdout else out
-        proc = subprocess.Popen(argv, stdout=stdout, stderr=out, env=env, stdin=subprocess.DEVNULL)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_ready(name: str, url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:]
-            raise ServerError(f"{name} exited with status {proc.returncode} while starting:\n{tail}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise ServerError(f"{name} did not answer {url} within {timeout_s:.0f} s (log: {log})")
-
-
 @contextmanager
 def upstream(workdir: Path, interval_ms: float) -> Iterator[Server]:
     argv = [sys.executable, "-m", "splitlane.bench.overhead.upstream", "--interval-ms", str(interval_ms)]
     log = workdir / "upstream.log"
-    with _process(argv, log, pipe_stdout=True) as proc:
+    with start_process(argv, log, pipe_stdout=True) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()
         if not line.isdigit():
             raise ServerError(f"the fast upstream did not start: {line or log.read_text(errors='replace')[-2000:]}")
         url = f"http://127.0.0.1:{line}"
-        _wait_ready("the fast upstream", f"{url}/v1/models", proc, log, 30)
+        wait_ready("the fast upstream", f"{url}/v1/models", proc, log, 30)
         yield Server("upstream", url, proc.pid)
 
 
@@ -114,9 +55,9 @@ def splitlane(workdir: Path, upstream_url: str) -> Iterator[Server]:
     port = free_port()
     argv = [sys.executable, "-m", "splitlane", "serve", "--config", str(config), "--host", "127.0.0.1"]
     log = workdir / "splitlane.log"
-    with _process([*argv, "--port", str(port)], log) as proc:
+    with start_process([*argv, "--port", str(port)], log) as proc:
         url = f"http://127.0.0.1:{port}"
-        _wait_ready("splitlane", f"{url}/health", proc, log, 60)
+        wait_ready("splitlane", f"{url}/health", proc, log, 60)
         yield Server("splitlane", url, proc.pid)
 
 
@@ -161,9 +102,9 @@ def litellm(workdir: Path, upstream_url: str, exe: Path) -> Iterator[Server]:
     env.pop("LITELLM_MASTER_KEY", None)
     argv = [str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
     log = workdir / "litellm.log"
-    with _process(argv, log, env=env) as proc:
+    with start_process(argv, log, env=env) as proc:
         url = f"http://127.0.0.1:{port}"
-        _wait_ready("LiteLLM", f"{url}/health/liveliness", proc, log, 180)
+        wait_ready("LiteLLM", f"{url}/health/liveliness", proc, log, 180)
         yield Server("litellm", url, proc.pid)
 
 
