@@ -60,6 +60,8 @@ class Pacer:
 
     async def next(self) -> Any:
         """The next event, None at the end, or ``PING``; raises ``UpstreamTimeout``."""
+        if self.keepalive_s <= 0:  # nothing to send while waiting: a timeout may cancel the read
+            return await self._next_or_timeout()
         if self._pending is None:
             self._pending = asyncio.get_running_loop().create_task(_anext(self.events))
         now = time.monotonic()
@@ -69,14 +71,25 @@ class Pacer:
             pending, self._pending = self._pending, None
             self.last = time.monotonic()
             return pending.result()
-        now = time.monotonic()
-        if now >= self.deadline:
+        if time.monotonic() >= min(idle_end, self.deadline):
             await self.aclose()
-            raise UpstreamTimeout(f"upstream '{self.upstream}' did not finish within {self.total_s:g} s")
-        if now >= idle_end:
-            await self.aclose()
-            raise UpstreamTimeout(f"upstream '{self.upstream}' sent nothing for {self.idle_s:g} s")
+            raise self._timeout(idle_end)
         return PING
+
+    async def _next_or_timeout(self) -> Any:
+        idle_end = time.monotonic() + self.idle_s
+        try:
+            async with asyncio.timeout(min(idle_end, self.deadline) - time.monotonic()):
+                event = await anext(self.events, None)
+        except TimeoutError:
+            raise self._timeout(idle_end) from None
+        self.last = time.monotonic()
+        return event
+
+    def _timeout(self, idle_end: float) -> UpstreamTimeout:
+        if time.monotonic() >= self.deadline or self.deadline <= idle_end:
+            return UpstreamTimeout(f"upstream '{self.upstream}' did not finish within {self.total_s:g} s")
+        return UpstreamTimeout(f"upstream '{self.upstream}' sent nothing for {self.idle_s:g} s")
 
     async def aclose(self) -> None:
         if self._pending is not None:

@@ -167,16 +167,21 @@ async def run_turn(
     observer = telemetry.begin(request, plan.session, t_recv, api_key.key.id if api_key is not None else None)
     finishing = Finishing(telemetry, observer, on_finish, api_key)
     turn = Turn(surface, services, request, plan, finishing)
-    opening = asyncio.get_running_loop().create_task(open_stream(plan, request, services.planner.cool_down))
     keepalive = services.config.keepalive_s if request.stream else 0.0
+    opening: asyncio.Task[Opened] | None = None
     try:
-        if not await finished_within(opening, keepalive):
-            # silent before the first byte for keepalive_s: answer now, ping until the stream opens
-            headers = {**SSE_HEADERS, "x-splitlane-lane": str(plan.decision.lane)}
-            return StreamingResponse(turn.late(opening), media_type="text/event-stream", headers=headers)
-        opened = opening.result()
+        if keepalive > 0:  # the upstream is asked in a task of its own, so that it can outlive a ping
+            opening = asyncio.get_running_loop().create_task(open_stream(plan, request, services.planner.cool_down))
+            if not await finished_within(opening, keepalive):
+                # silent before the first byte for keepalive_s: answer now, ping until the stream opens
+                headers = {**SSE_HEADERS, "x-splitlane-lane": str(plan.decision.lane)}
+                return StreamingResponse(turn.late(opening), media_type="text/event-stream", headers=headers)
+            opened = opening.result()
+        else:
+            opened = await open_stream(plan, request, services.planner.cool_down)
     except BaseException as exc:
-        await discard(opening)
+        if opening is not None:
+            await discard(opening)
         telemetry.failed(observer, exc)
         raise
     target = turn.routed(opened)
