@@ -34,63 +34,41 @@ def _fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}{unit}"
 
 
+# (what, ours, theirs, ratio, ratio unit, target); ours/theirs are (figure, unit, digits)
+Row = tuple[str, tuple[str, str, int], tuple[str, str, int], str, str, str]
+ROWS: tuple[Row, ...] = (
+    ("W1 warm-turn TTFT / cold TTFT", ("w1_warm_ttft_s", " s", 2), ("w1_cold_ttft_s", " s cold", 2),
+     "w1_warm_over_cold_ttft", "×", "≤ 0.10×"),
+    ("W2 decode tok/s vs B1", ("w2_decode_tps_ours", "", 1), ("w2_decode_tps_b1", "", 1),
+     "w2_decode_vs_b1", "×", "≥ 2.5×"),
+    ("W1 session wall vs B2", ("w1_wall_ours_s", " s", 1), ("w1_wall_b2_s", " s", 1),
+     "w1_speedup_vs_b2", "× faster", "≥ 1.5×"),
+    ("W1 session wall vs B1", ("w1_wall_ours_s", " s", 1), ("w1_wall_b1_s", " s", 1),
+     "w1_speedup_vs_b1", "× faster", ""),
+    ("W3 decode tok/s vs B1", ("w3_decode_tps_ours", "", 1), ("w3_decode_tps_b1", "", 1),
+     "w3_decode_vs_b1", "×", "≥ 0.97×"),
+    ("W1 ×N aggregate output tok/s vs one session", ("concurrent_aggregate_tps", "", 1), ("w1_single_tps", "", 1),
+     "concurrent_gain", "×", "≥ 2×"),
+    ("W2 speculation on / off (ablation)", ("w2_decode_tps_ours", "", 1), ("w2_decode_tps_plain", "", 1),
+     "w2_speculation_gain", "×", ""),
+    ("W3 speculation on / off (ablation)", ("w3_decode_tps_ours", "", 1), ("w3_decode_tps_plain", "", 1),
+     "w3_speculation_gain", "×", ""),
+)  # fmt: skip
+
+
 def _table(outcome: Outcome) -> Table:
     f = outcome.figures
     table = Table(title="splitlane bench engine — ratios measured side by side in one run")
-    table.add_column("what")
-    table.add_column("splitlane", justify="right")
-    table.add_column("baseline", justify="right")
-    table.add_column("ratio", justify="right")
-    table.add_column("target", justify="right")
-    table.add_row(
-        "W1 warm-turn TTFT / cold TTFT",
-        _fmt(f.get("w1_warm_ttft_s"), " s"),
-        _fmt(f.get("w1_cold_ttft_s"), " s cold"),
-        _fmt(f.get("w1_warm_over_cold_ttft"), "×", 3),
-        "≤ 0.10×",
-    )
-    table.add_row(
-        "W2 decode tok/s vs B1",
-        _fmt(f.get("w2_decode_tps_ours"), "", 1),
-        _fmt(f.get("w2_decode_tps_b1"), "", 1),
-        _fmt(f.get("w2_decode_vs_b1"), "×"),
-        "≥ 2.5×",
-    )
-    table.add_row(
-        "W1 session wall vs B2",
-        _fmt(f.get("w1_wall_ours_s"), " s", 1),
-        _fmt(f.get("w1_wall_b2_s"), " s", 1),
-        _fmt(f.get("w1_speedup_vs_b2"), "× faster"),
-        "≥ 1.5×",
-    )
-    table.add_row(
-        "W1 session wall vs B1",
-        _fmt(f.get("w1_wall_ours_s"), " s", 1),
-        _fmt(f.get("w1_wall_b1_s"), " s", 1),
-        _fmt(f.get("w1_speedup_vs_b1"), "× faster"),
-        "",
-    )
-    table.add_row(
-        "W3 decode tok/s vs B1",
-        _fmt(f.get("w3_decode_tps_ours"), "", 1),
-        _fmt(f.get("w3_decode_tps_b1"), "", 1),
-        _fmt(f.get("w3_decode_vs_b1"), "×"),
-        "≥ 0.97×",
-    )
-    table.add_row(
-        "W1 ×4 aggregate output tok/s vs one session",
-        _fmt(f.get("concurrent_aggregate_tps"), "", 1),
-        _fmt(f.get("w1_single_tps"), "", 1),
-        _fmt(f.get("concurrent_gain"), "×"),
-        "≥ 2×",
-    )
-    for w in ("w2", "w3"):
+    for name in ("what", "splitlane", "baseline", "ratio", "target"):
+        table.add_column(name, justify="left" if name == "what" else "right")
+    for what, (ours, ours_unit, ours_digits), (theirs, unit, digits), ratio, ratio_unit, target in ROWS:
+        ratio_digits = 3 if ratio == "w1_warm_over_cold_ttft" else 2
         table.add_row(
-            f"{w.upper()} speculation on / off (ablation)",
-            _fmt(f.get(f"{w}_decode_tps_ours"), "", 1),
-            _fmt(f.get(f"{w}_decode_tps_plain"), "", 1),
-            _fmt(f.get(f"{w}_speculation_gain"), "×"),
-            "",
+            what,
+            _fmt(f.get(ours), ours_unit, ours_digits),
+            _fmt(f.get(theirs), unit, digits),
+            _fmt(f.get(ratio), ratio_unit, ratio_digits),
+            target,
         )
     return table
 

@@ -180,10 +180,11 @@ class Engine:
     def _start(self, runner: Runner, ticket: Ticket, free: list[Slot]) -> Running:
         sampler = runner.sampler(ticket.job.sampling, ticket.job.grammar)  # first: it may refuse the request
         prompt = ticket.tokens
-        slot = max(free, key=lambda s: (common_prefix(s.tokens, prompt), not s.tokens, -s.last_used))
-        reuse = min(common_prefix(slot.tokens, prompt), len(prompt) - 1)
-        donor = max(self._slots, key=lambda s: common_prefix(s.tokens, prompt))
-        shared = min(common_prefix(donor.tokens, prompt), len(prompt) - 1)
+        held = {s.seq: common_prefix(s.tokens, prompt) for s in self._slots}  # tokens of this prompt each holds
+        slot = max(free, key=lambda s: (held[s.seq], not s.tokens, -s.last_used))
+        reuse = min(held[slot.seq], len(prompt) - 1)
+        donor = max(self._slots, key=lambda s: held[s.seq])
+        shared = min(held[donor.seq], len(prompt) - 1)
         if donor is not slot and shared > reuse:  # another sequence holds more of this prompt
             runner.forget(slot.seq, 0)
             runner.share(donor.seq, slot.seq, shared)
