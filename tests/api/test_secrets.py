@@ -27,6 +27,7 @@ def test_keys_are_sent_only_where_they_belong(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake, url = provider
+    fake.requests.clear()  # the fake is shared by the session: only this test's requests count
     monkeypatch.setenv("SPLITLANE_TEST_UPSTREAM_KEY", UPSTREAM_SECRET)
     caplog.set_level(logging.DEBUG)
     base = gateway_config(url, tmp_path)
