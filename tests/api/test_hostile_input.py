@@ -128,7 +128,13 @@ bodies["/v1/messages/count_tokens"] = bodies["/v1/messages"]
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, httpx.Client]]:
-    config = {"upstreams": {"sim": {"kind": "sim", "sim_profile": "instant"}}, "models": {"sim": {"upstream": "sim"}}}
+    # The cap is what a deployment sets: without it a valid body asking for 10^12 tokens streams
+    # forever (correctly), and one asking for 10^5 takes seconds on a busy machine.
+    config = {
+        "upstreams": {"sim": {"kind": "sim", "sim_profile": "instant"}},
+        "models": {"sim": {"upstream": "sim"}},
+        "max_tokens_cap": 512,
+    }
     with gateway_with(config, tmp_path_factory.mktemp("fuzz")) as url, httpx.Client(base_url=url, timeout=10) as client:
         yield url, client
     print(f"\nhostile inputs tried: {dict(SEEN)}; total {sum(SEEN.values())}")

@@ -52,6 +52,12 @@ def caller(scope: Scope) -> KeyUsage | None:
     return usage
 
 
+def caller_id(scope: Scope) -> str | None:
+    """The id of this request's key: what owns its stored responses and tags its telemetry."""
+    usage = caller(scope)
+    return None if usage is None else usage.key.id
+
+
 class Guard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -9,7 +9,6 @@ upstream's generator in the middle of a read; ``aclose`` cancels and awaits that
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import AsyncGenerator
 from contextlib import suppress
@@ -66,7 +65,7 @@ class Pacer:
             self._pending = asyncio.get_running_loop().create_task(_anext(self.events))
         now = time.monotonic()
         idle_end = self.last + self.idle_s
-        wake = min(idle_end, self.deadline, now + self.keepalive_s if self.keepalive_s > 0 else math.inf)
+        wake = min(idle_end, self.deadline, now + self.keepalive_s)
         if await finished_within(self._pending, max(wake - now, 0.0) or 1e-6):
             pending, self._pending = self._pending, None
             self.last = time.monotonic()

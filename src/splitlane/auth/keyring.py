@@ -44,9 +44,7 @@ class KeyRing:
         if usage is None and self._may_look_up(now):
             key = await self.store.by_hash(hashed)
             if key is not None and key.revoked_at is None:
-                usage = self._by_hash.setdefault(hashed, KeyUsage(key))
-                if key.token_budget is not None:
-                    await self._restore(usage)
+                usage = self._by_hash.setdefault(hashed, await self._usage(key))
         return usage
 
     def _may_look_up(self, now: float) -> bool:
@@ -73,24 +71,27 @@ class KeyRing:
                     continue
                 usage = self._by_hash.get(key.hash)
                 if usage is None:
-                    usage = KeyUsage(key)
-                    if key.token_budget is not None:
-                        await self._restore(usage)
+                    usage = await self._usage(key)
                 else:
                     usage.key = key  # limits may have changed
                 active[key.hash] = usage
             self._by_hash = active
             self._loaded = time.monotonic()
 
-    async def _restore(self, usage: KeyUsage) -> None:
-        """Tokens this key used in the current window, as the telemetry store recorded them."""
-        window = usage.key.window_start(time.time())
+    async def _usage(self, key: ApiKey) -> KeyUsage:
+        """A key seen for the first time: with a budget, the tokens it used in the current window,
+        as the telemetry store recorded them."""
+        usage = KeyUsage(key)
+        if key.token_budget is None:
+            return usage
+        window = key.window_start(time.time())
         query = select(func.coalesce(func.sum(turns.c.input_tokens + turns.c.output_tokens), 0)).where(
-            turns.c.api_key == usage.key.id, turns.c.t_recv >= window
+            turns.c.api_key == key.id, turns.c.t_recv >= window
         )
         async with self.engine.connect() as connection:
             used = (await connection.execute(query)).scalar_one()
         usage.window, usage.tokens = window, int(used)
+        return usage
 
     def active(self) -> list[ApiKey]:
         return [u.key for u in self._by_hash.values()]

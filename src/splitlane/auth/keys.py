@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from fnmatch import fnmatchcase
 
 import orjson
@@ -71,6 +71,10 @@ class ApiKey:
             parts.append("admin")
         return "; ".join(parts) or "none"
 
+    def public(self) -> dict[str, object]:
+        """Everything but the hash (what ``splitlane keys list --json`` prints)."""
+        return {name: value for name, value in asdict(self).items() if name != "hash"}
+
 
 class KeyStoreError(ValueError):
     """No such key, or a name already taken."""
@@ -129,21 +133,7 @@ class KeyStore:
 
 
 def _row(key: ApiKey) -> dict[str, object]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "hash": key.hash,
-        "hint": key.hint,
-        "created_at": key.created_at,
-        "revoked_at": key.revoked_at,
-        "models": orjson.dumps(list(key.models)).decode(),
-        "lanes": orjson.dumps(list(key.lanes)).decode(),
-        "token_budget": key.token_budget,
-        "budget_period_s": key.budget_period_s,
-        "rpm": key.rpm,
-        "max_streams": key.max_streams,
-        "admin": key.admin,
-    }
+    return {**asdict(key), "models": orjson.dumps(key.models).decode(), "lanes": orjson.dumps(key.lanes).decode()}
 
 
 def _key(row: object) -> ApiKey:

@@ -24,10 +24,10 @@ class KeyUsage:
     streams: int = 0  # turns in flight
     recent: deque[float] = field(default_factory=deque)  # request times in the last minute (monotonic)
 
-    def admit(self, now: float | None = None) -> None:
+    def admit(self) -> None:
         """Count a new turn, or raise ``RateLimited`` saying when to retry."""
         key = self.key
-        mono = time.monotonic() if now is None else now
+        mono = time.monotonic()
         if key.rpm is not None:
             while self.recent and mono - self.recent[0] >= 60.0:
                 self.recent.popleft()

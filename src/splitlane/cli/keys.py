@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from splitlane.auth.keys import PERIODS, ApiKey, KeyStore, KeyStoreError
+from splitlane.auth.keys import PERIODS, KeyStore, KeyStoreError
 from splitlane.config import ConfigError, load_config
 from splitlane.store.database import open_engine, redact_url
 from splitlane.store.migrations import migrate
@@ -106,7 +106,7 @@ def list_keys(
     """The keys: name, id, the key's first characters, limits (never the key)."""
     keys = [k for k in _run(_database(config, database), KeyStore.all) if revoked or k.revoked_at is None]
     if as_json:
-        typer.echo(orjson.dumps([_public(k) for k in keys]).decode())
+        typer.echo(orjson.dumps([k.public() for k in keys]).decode())
         return
     if not keys:
         typer.echo("no keys: splitlane keys create NAME")
@@ -127,23 +127,6 @@ def revoke(
     """Revoke a key: a running gateway refuses it within auth_refresh_s (2 s by default)."""
     key = _run(_database(config, database), lambda store: store.revoke(name))
     typer.echo(f"revoked key '{key.name}' ({key.id})")
-
-
-def _public(key: ApiKey) -> dict[str, object]:
-    return {
-        "name": key.name,
-        "id": key.id,
-        "hint": key.hint,
-        "created_at": key.created_at,
-        "revoked_at": key.revoked_at,
-        "models": list(key.models),
-        "lanes": list(key.lanes),
-        "token_budget": key.token_budget,
-        "budget_period_s": key.budget_period_s,
-        "rpm": key.rpm,
-        "max_streams": key.max_streams,
-        "admin": key.admin,
-    }
 
 
 def _when(at: float | None) -> str:

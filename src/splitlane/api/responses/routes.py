@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from splitlane.api.body import client_headers, read_json, validate
-from splitlane.api.guard import caller
+from splitlane.api.guard import caller, caller_id
 from splitlane.api.openai_errors import render_openai_error
 from splitlane.api.responses.decode import decode_request, input_items
 from splitlane.api.responses.encode import ResponseContext, ResponsesStreamEncoder, encode_response
@@ -69,8 +69,7 @@ async def create(request: Request, services: Services) -> Response:
     ctx = ResponseContext(model=body.model, echo=_echo(body))
     surface = ResponsesSurface(ctx)
     history = input_items(body)
-    key = caller(request.scope)
-    owner = key.key.id if key is not None else None
+    owner = caller_id(request.scope)
     if body.previous_response_id:
         previous = await services.responses.get(body.previous_response_id, owner)
         if previous is None:
@@ -84,13 +83,12 @@ async def create(request: Request, services: Services) -> Response:
             stored = encode_response(ctx, response.parts, _finish(response))
             await services.responses.put(stored, history + stored["output"], owner)
 
-    return await run_turn(surface, services, canonical, key, store)
+    return await run_turn(surface, services, canonical, caller(request.scope), store)
 
 
 async def retrieve(request: Request, services: Services) -> Response:
     response_id = request.path_params["response_id"]
-    key = caller(request.scope)
-    stored = await services.responses.get(response_id, key.key.id if key is not None else None)
+    stored = await services.responses.get(response_id, caller_id(request.scope))
     if stored is None:
         raise NotFound(f"response '{response_id}' not found", param="response_id")
     return Response(orjson.dumps(stored.response), media_type="application/json")
