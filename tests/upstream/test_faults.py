@@ -172,7 +172,8 @@ def test_keepalive_pings_before_the_first_byte_and_mid_stream(
 ) -> None:
     _, url = provider
     config = fault_config(url, keepalive_s=0.15)
-    config["upstreams"]["chat"] = {**config["upstreams"]["chat"], "first_byte_timeout_s": 10.0, "idle_timeout_s": 10.0}  # type: ignore[index]
+    slow = {"first_byte_timeout_s": 10.0, "idle_timeout_s": 10.0, "total_timeout_s": 30.0}
+    config["upstreams"]["chat"] = {**config["upstreams"]["chat"], **slow}  # type: ignore[index]
     with gateway_with(config, tmp_path) as gateway:
         for path, body, ping, failed in [
             ("/v1/chat/completions", {"messages": QUESTION}, b": keepalive", b'data: {"error"'),
@@ -205,3 +206,37 @@ def test_failure_after_pings_is_an_in_stream_error(provider: tuple[FakeProvider,
             status, message = outcome(gateway, surface, "chat:stall", stream=True)
             assert status == "in-stream"
             assert "sent nothing within 0.5 s" in message
+
+
+def test_client_leaving_during_pings_closes_the_upstream_request(
+    provider: tuple[FakeProvider, str], tmp_path: Path
+) -> None:
+    _, url = provider
+    config = fault_config(url, keepalive_s=0.1)
+    slow = {"first_byte_timeout_s": 30.0, "idle_timeout_s": 30.0, "total_timeout_s": 30.0}
+    config["upstreams"]["chat"] = {**config["upstreams"]["chat"], **slow}  # type: ignore[index]
+    with gateway_with(config, tmp_path) as gateway:
+        baseline = gauges(gateway)["splitlane_event_loop_tasks"]
+        body = {"model": "chat:stall", "messages": QUESTION, "stream": True}  # the upstream is silent for 5 s
+        with httpx.stream("POST", gateway + "/v1/chat/completions", json=body, timeout=10) as response:
+            assert response.status_code == 200
+            chunks = response.iter_bytes()  # held: a dropped iterator would close the response at once
+            assert next(chunks).startswith(b": keepalive")
+            deadline = time.monotonic() + 2
+            while gauges(gateway)["splitlane_upstream_connections_in_use"] != 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert gauges(gateway)["splitlane_upstream_connections_in_use"] == 1
+            left = time.monotonic()
+        after = settled(gateway, baseline)
+        assert time.monotonic() - left < 3, f"the turn outlived its client: {after}"
+        assert after["splitlane_turns_in_flight"] == 0
+        assert after["splitlane_upstream_connections_in_use"] == 0
+        assert after["splitlane_event_loop_tasks"] <= baseline
+        metrics = httpx.get(gateway + "/metrics").text
+        cancelled = [
+            s.value
+            for family in text_string_to_metric_families(metrics)
+            for s in family.samples
+            if s.name == "splitlane_turns_total" and s.labels.get("status") == "cancelled"
+        ]
+        assert cancelled == [1.0]

@@ -11,8 +11,10 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from splitlane.api.chat import routes as chat
+from splitlane.api.error_response import Renderer, error_response
 from splitlane.api.guard import Guard
 from splitlane.api.messages import routes as messages
 from splitlane.api.messages.encode import render_error as render_anthropic_error
@@ -22,28 +24,18 @@ from splitlane.api.responses import routes as responses
 from splitlane.api.services import Services
 from splitlane.api.turn import internal
 from splitlane.config import Config
-from splitlane.core.errors import NotFound, SplitlaneError
+from splitlane.core.errors import NotFound
 from splitlane.web.dashboard import dashboard_routes
 
-Handler = Callable[[Request, Services], Awaitable[Response]]
-Renderer = Callable[[SplitlaneError], tuple[int, dict[str, object]]]
+Handler = Callable[[Request, Services], Awaitable[ASGIApp]]
 
 
-def _render(renderer: Renderer, error: SplitlaneError) -> Response:
-    status, body = renderer(error)
-    headers = {}
-    retry_after = getattr(error, "retry_after_s", None)
-    if retry_after is not None:
-        headers["retry-after"] = str(max(0, round(retry_after)))
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def endpoint(handler: Handler, renderer: Renderer) -> Callable[[Request], Awaitable[Response]]:
-    async def handle(request: Request) -> Response:
+def endpoint(handler: Handler, renderer: Renderer) -> Callable[[Request], Awaitable[ASGIApp]]:
+    async def handle(request: Request) -> ASGIApp:
         try:
             return await handler(request, request.app.state.services)
         except Exception as exc:
-            return _render(renderer, internal(exc))
+            return error_response(renderer, internal(exc))
 
     return handle
 
@@ -60,7 +52,7 @@ async def metrics(request: Request, services: Services) -> Response:
 
 async def not_found(request: Request, exc: Exception) -> Response:
     renderer = render_anthropic_error if "anthropic-version" in request.headers else render_openai_error
-    return _render(renderer, NotFound(f"no route for {request.method} {request.url.path}"))
+    return error_response(renderer, NotFound(f"no route for {request.method} {request.url.path}"))
 
 
 def create_app(config: Config, services: Services | None = None) -> Starlette:

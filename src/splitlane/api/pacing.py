@@ -1,9 +1,10 @@
-"""Reading an upstream's events under the turn's clocks: the idle timeout (longest silence between
-two events), the total timeout (first request byte to the end), and keepalive pings for the client
-when the upstream is silent longer than ``keepalive_s`` (long reasoning, a long prefill).
+"""Reading an upstream's events under the turn's clocks: the idle timeout (the longest the turn
+waits for the next event) and the total timeout (first request byte to the end).
 
-The next event is awaited in a task of its own, so that a ping or a timeout never cancels the
-upstream's generator in the middle of a read; ``aclose`` cancels and awaits that task, so none leaks.
+One timer per stream, armed at the earliest moment a clock could run out and re-armed only when
+it fires: an event costs one clock read, not a timer (an ``asyncio.timeout`` per event) or a task.
+When a clock runs out while the turn waits for the upstream, the wait is cancelled and becomes
+``UpstreamTimeout``; time spent sending to a slow client never counts against the upstream.
 """
 
 from __future__ import annotations
@@ -11,90 +12,66 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from contextlib import suppress
-from typing import Any, Final
+from typing import Any
 
 from splitlane.core.errors import UpstreamTimeout
 
 
-class _Ping:
-    """What ``Pacer.next`` returns when the client should get a keepalive now."""
-
-
-PING: Final = _Ping()
-
-
-async def settle(task: asyncio.Future[Any]) -> None:
-    """Cancel a task (if it still runs) and wait until it has ended, whatever it raised."""
-    if not task.done():
-        task.cancel()
-    with suppress(BaseException):
-        await task
-
-
-async def finished_within(awaitable: asyncio.Future[Any], seconds: float) -> bool:
-    """True when ``awaitable`` finished within ``seconds`` (0: no limit); it keeps running otherwise."""
-    done, _ = await asyncio.wait((awaitable,), timeout=seconds if seconds > 0 else None)
-    return bool(done)
-
-
 class Pacer:
     def __init__(
-        self,
-        events: AsyncGenerator[Any, None],
-        upstream: str,
-        idle_s: float,
-        total_s: float,
-        keepalive_s: float,
-        started: float,
+        self, events: AsyncGenerator[Any, None], upstream: str, idle_s: float, total_s: float, started: float
     ) -> None:
+        """``started`` is when the upstream request was sent (``time.monotonic()``)."""
         self.events = events
         self.upstream = upstream
         self.idle_s = idle_s
         self.total_s = total_s
-        self.keepalive_s = keepalive_s
-        self.deadline = started + total_s
-        self.last = time.monotonic()
-        self._pending: asyncio.Future[Any] | None = None
+        self._loop = asyncio.get_running_loop()
+        self.deadline = self._loop.time() + total_s - (time.monotonic() - started)
+        self._waiting_since: float | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
 
     async def next(self) -> Any:
-        """The next event, None at the end, or ``PING``; raises ``UpstreamTimeout``."""
-        if self.keepalive_s <= 0:  # nothing to send while waiting: a timeout may cancel the read
-            return await self._next_or_timeout()
-        if self._pending is None:
-            self._pending = asyncio.get_running_loop().create_task(_anext(self.events))
-        now = time.monotonic()
-        idle_end = self.last + self.idle_s
-        wake = min(idle_end, self.deadline, now + self.keepalive_s)
-        if await finished_within(self._pending, max(wake - now, 0.0) or 1e-6):
-            pending, self._pending = self._pending, None
-            self.last = time.monotonic()
-            return pending.result()
-        if time.monotonic() >= min(idle_end, self.deadline):
-            await self.aclose()
-            raise self._timeout(idle_end)
-        return PING
-
-    async def _next_or_timeout(self) -> Any:
-        idle_end = time.monotonic() + self.idle_s
+        """The next event, or None at the end; raises ``UpstreamTimeout``."""
+        now = self._loop.time()
+        if now >= self.deadline:
+            raise self._timeout()
+        self._waiting_since = now
+        if self._timer is None:
+            self._task = asyncio.current_task()
+            self._timer = self._loop.call_at(min(now + self.idle_s, self.deadline), self._check)
         try:
-            async with asyncio.timeout(min(idle_end, self.deadline) - time.monotonic()):
-                event = await anext(self.events, None)
-        except TimeoutError:
-            raise self._timeout(idle_end) from None
-        self.last = time.monotonic()
-        return event
+            return await anext(self.events, None)
+        except asyncio.CancelledError:
+            if self._expired:
+                self._expired = False
+                assert self._task is not None
+                if self._task.uncancel() == 0:  # our cancellation, and nobody else's
+                    raise self._timeout() from None
+            raise
+        finally:
+            self._waiting_since = None
 
-    def _timeout(self, idle_end: float) -> UpstreamTimeout:
-        if time.monotonic() >= self.deadline or self.deadline <= idle_end:
+    def _check(self) -> None:
+        now = self._loop.time()
+        since = self._waiting_since
+        if since is not None and (now >= since + self.idle_s or now >= self.deadline):
+            assert self._task is not None
+            self._timer = None
+            self._expired = True
+            self._task.cancel()
+            return
+        start = now if since is None else since
+        self._timer = self._loop.call_at(min(start + self.idle_s, self.deadline), self._check)
+
+    def _timeout(self) -> UpstreamTimeout:
+        if self._loop.time() >= self.deadline:
             return UpstreamTimeout(f"upstream '{self.upstream}' did not finish within {self.total_s:g} s")
         return UpstreamTimeout(f"upstream '{self.upstream}' sent nothing for {self.idle_s:g} s")
 
-    async def aclose(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            await settle(pending)
-
-
-async def _anext(events: AsyncGenerator[Any, None]) -> Any:
-    return await anext(events, None)
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

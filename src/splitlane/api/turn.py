@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
-from splitlane.api.pacing import PING, Pacer, finished_within, settle
+from splitlane.api.event_stream import EventStream
+from splitlane.api.pacing import Pacer
 from splitlane.auth.limits import KeyUsage
 from splitlane.core.errors import (
     InternalError,
@@ -48,8 +49,6 @@ from splitlane.telemetry.recorder import Recorder
 log = logging.getLogger("splitlane.turn")
 
 OnFinish = Callable[[ChatResponse], Awaitable[None]]
-
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 class StreamEncoder(Protocol):
@@ -153,7 +152,9 @@ async def run_turn(
     request: ChatRequest,
     api_key: KeyUsage | None = None,
     on_finish: OnFinish | None = None,
-) -> Response:
+) -> Response | EventStream:
+    """A streamed turn's response opens its upstream when the server runs it (``EventStream``);
+    a whole turn is opened and folded here, and its failures raise for the surface to render."""
     telemetry = services.telemetry
     t_recv = telemetry.clock.now()
     try:
@@ -167,40 +168,20 @@ async def run_turn(
     observer = telemetry.begin(request, plan.session, t_recv, api_key.key.id if api_key is not None else None)
     finishing = Finishing(telemetry, observer, on_finish, api_key)
     turn = Turn(surface, services, request, plan, finishing)
-    keepalive = services.config.keepalive_s if request.stream else 0.0
-    opening: asyncio.Task[Opened] | None = None
+    if request.stream:
+        return EventStream(turn, services.config.keepalive_s)
     try:
-        if keepalive > 0:  # the upstream is asked in a task of its own, so that it can outlive a ping
-            opening = asyncio.get_running_loop().create_task(open_stream(plan, request, services.planner.cool_down))
-            if not await finished_within(opening, keepalive):
-                # silent before the first byte for keepalive_s: answer now, ping until the stream opens
-                headers = {**SSE_HEADERS, "x-splitlane-lane": str(plan.decision.lane)}
-                return StreamingResponse(turn.late(opening), media_type="text/event-stream", headers=headers)
-            opened = opening.result()
-        else:
-            opened = await open_stream(plan, request, services.planner.cool_down)
+        opened = await turn.open()
     except BaseException as exc:
-        if opening is not None:
-            await discard(opening)
         telemetry.failed(observer, exc)
         raise
     target = turn.routed(opened)
-    headers = {"x-splitlane-lane": str(plan.decision.lane), "x-splitlane-upstream": target.label}
-    if request.stream:
-        body = turn.stream(opened, surface.stream_encoder(request))
-        return StreamingResponse(body, media_type="text/event-stream", headers={**SSE_HEADERS, **headers})
     response = await turn.fold(opened)
     await finishing(response)
+    headers = {"x-splitlane-lane": str(plan.decision.lane), "x-splitlane-upstream": target.label}
     return Response(
         orjson.dumps(surface.encode_response(request, response)), media_type="application/json", headers=headers
     )
-
-
-async def discard(opening: asyncio.Task[Opened]) -> None:
-    """Stop opening a stream; close it if it had opened (its client left before it began)."""
-    await settle(opening)
-    if not opening.cancelled() and opening.exception() is None:
-        await opening.result()[2].aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,13 +204,25 @@ class Finishing:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One routed turn's ways to reach the client: folded, streamed, or streamed after pings."""
+    """One routed turn: its upstream opened (with fallbacks), then folded or streamed."""
 
     surface: Surface
     services: Services
     request: ChatRequest
     plan: RoutePlan
     finishing: Finishing
+
+    async def open(self) -> Opened:
+        return await open_stream(self.plan, self.request, self.services.planner.cool_down)
+
+    def failed(self, error: BaseException) -> SplitlaneError:
+        """Record the turn as failed; the error as the client should see it."""
+        self.finishing.telemetry.failed(self.finishing.observer, error)
+        return internal(error)
+
+    def abandoned(self) -> None:
+        """Record the turn as cancelled, unless it has already ended (its client left)."""
+        self.finishing.telemetry.failed(self.finishing.observer, None)
 
     def routed(self, opened: Opened) -> Target:
         target, _, _, failed, sent = opened
@@ -241,13 +234,14 @@ class Turn:
         self.services.record(self.plan, target, failed)
         return target
 
-    def pacer(self, opened: Opened, keepalive_s: float) -> Pacer:
+    @staticmethod
+    def pacer(opened: Opened) -> Pacer:
         target, _, events, _, sent = opened
-        return Pacer(events, target.label, target.idle_timeout_s, target.total_timeout_s, keepalive_s, sent)
+        return Pacer(events, target.label, target.idle_timeout_s, target.total_timeout_s, sent)
 
     async def fold(self, opened: Opened) -> ChatResponse:
         _, first, events, _, _ = opened
-        pacer = self.pacer(opened, 0.0)
+        pacer = self.pacer(opened)
         observer = self.finishing.observer
         builder = ResponseBuilder()
         try:
@@ -259,44 +253,19 @@ class Turn:
                         builder.feed(event)
                         event = await pacer.next()
                 finally:
-                    await pacer.aclose()
+                    pacer.close()
             return builder.build()
         except BaseException as exc:
             self.finishing.telemetry.failed(observer, exc)
             raise
 
-    async def late(self, opening: asyncio.Task[Opened]) -> AsyncIterator[bytes]:
-        """Pings until the upstream's first event (or its failure, as an in-stream error), then the stream."""
-        keepalive = self.services.config.keepalive_s
-        encoder = self.surface.stream_encoder(self.request)
-        streaming = False
-        try:
-            while True:
-                yield self.surface.keepalive
-                if await finished_within(opening, keepalive):
-                    break
-            try:
-                opened = opening.result()
-            except Exception as exc:
-                self.finishing.telemetry.failed(self.finishing.observer, exc)
-                yield b"".join(encoder.fail(internal(exc)))
-                return
-            self.routed(opened)
-            streaming = True
-            async for chunk in self.stream(opened, encoder):
-                yield chunk
-        finally:
-            if not streaming:
-                await discard(opening)
-            self.finishing.telemetry.failed(self.finishing.observer, None)
-
-    async def stream(self, opened: Opened, encoder: StreamEncoder) -> AsyncIterator[bytes]:
+    async def stream(self, opened: Opened, encoder: StreamEncoder) -> AsyncGenerator[bytes, None]:
+        """The turn's SSE chunks; a failure becomes the surface's in-stream error event."""
         _, first, events, _, _ = opened
         finishing = self.finishing
         observer = finishing.observer
         builder = ResponseBuilder()
-        pacer = self.pacer(opened, self.services.config.keepalive_s)
-        keepalive = self.surface.keepalive
+        pacer = self.pacer(opened)
         try:
             async with aclosing(events):
                 try:
@@ -310,15 +279,12 @@ class Turn:
                         if chunks:  # one write for all the SSE events of one canonical event
                             yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
                         event = await pacer.next()
-                        while event is PING:
-                            yield keepalive
-                            event = await pacer.next()
                     if builder.finish is None:
                         raise UpstreamProtocolError("upstream stream ended before it finished")
                 except Exception as exc:
                     finishing.telemetry.failed(observer, exc)
                     yield b"".join(encoder.fail(internal(exc)))
                 finally:
-                    await pacer.aclose()
+                    pacer.close()
         finally:
-            finishing.telemetry.failed(observer, None)  # the client went away mid-stream: cancelled
+            self.abandoned()

@@ -11,6 +11,7 @@ from splitlane.api.body import client_headers, read_json, validate
 from splitlane.api.chat.decode import decode_request, include_usage
 from splitlane.api.chat.encode import ChatStreamEncoder, encode_response
 from splitlane.api.chat.schema import ChatBody
+from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller
 from splitlane.api.openai_errors import render_openai_error
 from splitlane.api.services import Services
@@ -35,7 +36,7 @@ class ChatSurface:
         return encode_response(request, response)
 
 
-async def create(request: Request, services: Services) -> Response:
+async def create(request: Request, services: Services) -> Response | EventStream:
     body = validate(ChatBody, await read_json(request, services.config.max_body_bytes))
     canonical = decode_request(body, client_headers(request))
     return await run_turn(ChatSurface(), services, canonical, caller(request.scope))

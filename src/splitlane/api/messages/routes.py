@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from splitlane.api.body import client_headers, read_json, validate
+from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller
 from splitlane.api.messages.decode import decode_request
 from splitlane.api.messages.encode import MessagesStreamEncoder, encode_response, render_error
@@ -35,7 +36,7 @@ class MessagesSurface:
         return encode_response(request, response)
 
 
-async def create(request: Request, services: Services) -> Response:
+async def create(request: Request, services: Services) -> Response | EventStream:
     body = validate(MessagesBody, await read_json(request, services.config.max_body_bytes))
     canonical = decode_request(body, client_headers(request))
     return await run_turn(MessagesSurface(), services, canonical, caller(request.scope))

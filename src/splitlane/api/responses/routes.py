@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from splitlane.api.body import client_headers, read_json, validate
+from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller, caller_id
 from splitlane.api.openai_errors import render_openai_error
 from splitlane.api.responses.decode import decode_request, input_items
@@ -64,7 +65,7 @@ def _echo(body: ResponsesBody) -> dict[str, Any]:
     }
 
 
-async def create(request: Request, services: Services) -> Response:
+async def create(request: Request, services: Services) -> Response | EventStream:
     body = validate(ResponsesBody, await read_json(request, services.config.max_body_bytes))
     ctx = ResponseContext(model=body.model, echo=_echo(body))
     surface = ResponsesSurface(ctx)
