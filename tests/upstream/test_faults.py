@@ -51,7 +51,10 @@ FAULTS = {
 }
 
 
-def fault_config(provider_url: str, **extra: object) -> dict[str, object]:
+def fault_config(
+    provider_url: str, chat_timeouts: dict[str, float] | None = None, **extra: object
+) -> dict[str, object]:
+    """Every fault as a model; ``chat_timeouts`` overrides the ``chat`` upstream's clocks."""
     port = provider_url.rsplit(":", 1)[1]
     upstreams = {
         "refused": {"kind": "openai_chat", "base_url": "http://127.0.0.1:9/v1"},
@@ -62,7 +65,10 @@ def fault_config(provider_url: str, **extra: object) -> dict[str, object]:
         "responses": {"kind": "openai_responses", "base_url": provider_url + "/v1"},
     }
     return {
-        "upstreams": {name: {**u, **TIMEOUTS} for name, u in upstreams.items()},
+        "upstreams": {
+            name: {**u, **TIMEOUTS, **(chat_timeouts if name == "chat" and chat_timeouts else {})}
+            for name, u in upstreams.items()
+        },
         "models": {f"{f.upstream}:{f.model}": {"upstream": f.upstream, "model": f.model} for f in FAULTS.values()}
         | {"pause": {"upstream": "chat", "model": "pause"}},
         **extra,
@@ -171,9 +177,8 @@ def test_keepalive_pings_before_the_first_byte_and_mid_stream(
     provider: tuple[FakeProvider, str], tmp_path: Path
 ) -> None:
     _, url = provider
-    config = fault_config(url, keepalive_s=0.15)
     slow = {"first_byte_timeout_s": 10.0, "idle_timeout_s": 10.0, "total_timeout_s": 30.0}
-    config["upstreams"]["chat"] = {**config["upstreams"]["chat"], **slow}  # type: ignore[index]
+    config = fault_config(url, slow, keepalive_s=0.15)
     with gateway_with(config, tmp_path) as gateway:
         for path, body, ping, failed in [
             ("/v1/chat/completions", {"messages": QUESTION}, b": keepalive", b'data: {"error"'),
@@ -199,8 +204,7 @@ def test_keepalive_pings_before_the_first_byte_and_mid_stream(
 
 def test_failure_after_pings_is_an_in_stream_error(provider: tuple[FakeProvider, str], tmp_path: Path) -> None:
     _, url = provider
-    config = fault_config(url, keepalive_s=0.1)
-    config["upstreams"]["chat"] = {**config["upstreams"]["chat"], "first_byte_timeout_s": 0.5}  # type: ignore[index]
+    config = fault_config(url, {"first_byte_timeout_s": 0.5}, keepalive_s=0.1)
     with gateway_with(config, tmp_path) as gateway:
         for surface in ("responses", "chat", "messages"):
             status, message = outcome(gateway, surface, "chat:stall", stream=True)
@@ -212,9 +216,9 @@ def test_client_leaving_during_pings_closes_the_upstream_request(
     provider: tuple[FakeProvider, str], tmp_path: Path
 ) -> None:
     _, url = provider
-    config = fault_config(url, keepalive_s=0.1)
-    slow = {"first_byte_timeout_s": 30.0, "idle_timeout_s": 30.0, "total_timeout_s": 30.0}
-    config["upstreams"]["chat"] = {**config["upstreams"]["chat"], **slow}  # type: ignore[index]
+    config = fault_config(
+        url, dict.fromkeys(("first_byte_timeout_s", "idle_timeout_s", "total_timeout_s"), 30.0), keepalive_s=0.1
+    )
     with gateway_with(config, tmp_path) as gateway:
         baseline = gauges(gateway)["splitlane_event_loop_tasks"]
         body = {"model": "chat:stall", "messages": QUESTION, "stream": True}  # the upstream is silent for 5 s

@@ -24,8 +24,11 @@ from splitlane.api.error_response import error_response
 if TYPE_CHECKING:
     from splitlane.api.turn import Turn
 
-SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
-SSE_HEADERS.append((b"x-accel-buffering", b"no"))
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
 class EventStream:
@@ -89,7 +92,7 @@ class EventStream:
         async with aclosing(turn.stream(opened, encoder)) as chunks:
             async for chunk in chunks:
                 self._last = loop.time()
-                if self._ping is not None:
+                if self._ping is not None:  # checked here: no coroutine call per chunk when no ping was sent
                     await self._pinged()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await self._end(b"")
