@@ -7,10 +7,35 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test lint install agents demo
 
-$(STAMP): pyproject.toml
+# llama-cpp-python compiles from source (~6-10 min on two cores), once, into a wheel folder of our
+# own, for a portable x86-64 level (AVX2, FMA, F16C):
+# - not native (-march=native): a CPU that advertises AMX without granting it to threads (these
+#   VMs) dies with SIGILL in ggml's AMX matmul, and a native wheel carried to an AVX2-only machine
+#   would too;
+# - without llamafile's tinyBLAS: its prompt matmuls round differently from the one-token path, so
+#   a reused KV prefix gave different greedy output than a cold run (tests/engine); without it the
+#   engine is batch-invariant, for ~11 % of prefill speed (measured: 245 vs 273 tokens/s).
+# LLAMA_CPP_VERSION must match the pin in pyproject.toml.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_LLAMAFILE=OFF
+WHEELS ?= $(HOME)/.cache/splitlane/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-avx2-noblas
+LLAMA_WHEEL := $(WHEELS)/.built
+
+$(LLAMA_WHEEL):
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(VENV)/bin/python -m pip install -q -e '.[dev]'
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(VENV)/bin/python -m pip wheel -q \
+		--no-cache-dir --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	touch $@
+
+$(STAMP): pyproject.toml $(LLAMA_WHEEL)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q --find-links $(WHEELS) -e '.[dev]'
+	# a venv made before this wheel existed keeps its own build unless replaced (seconds: no compile)
+	$(VENV)/bin/python -m pip install -q --no-deps --force-reinstall --no-index --find-links $(WHEELS) \
+		llama-cpp-python==$(LLAMA_CPP_VERSION)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -68,6 +68,18 @@ def test_wrong_fields_are_400_naming_the_field(gateway: str, path: str, body: di
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses", "/v1/messages"])
+def test_turn_paths_answer_other_methods_in_the_surface_format(gateway: str, path: str) -> None:
+    # turn POSTs skip the router (api/app.py); everything else on those paths still reaches it
+    anthropic_client = path == "/v1/messages"
+    headers = {"anthropic-version": "2023-06-01"} if anthropic_client else {}
+    response = httpx.get(gateway + path, headers=headers)
+    assert response.status_code == 404
+    body = response.json()
+    assert f"no route for GET {path}" in body["error"]["message"]
+    assert (body.get("type") == "error") is anthropic_client
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses", "/v1/messages"])
 def test_malformed_json_and_oversize_bodies(gateway: str, path: str) -> None:
     bad = httpx.post(
         gateway + path, content=b'{"model": "local", "messages": [', headers={"content-type": "application/json"}

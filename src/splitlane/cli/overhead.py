@@ -26,7 +26,7 @@ from splitlane.bench.overhead.run import Results, Settings, Target, plan, run
 from splitlane.bench.processes import ServerError
 
 console = Console()
-TARGETS = ("direct", "splitlane", "translate", "litellm")
+TARGETS = ("direct", "bare", "splitlane", "translate", "litellm")
 
 
 def _levels(text: str) -> tuple[int, ...]:
@@ -59,6 +59,7 @@ def start(names: Sequence[str], stack: ExitStack, interval_ms: float, litellm_ve
             else None
         )
         proxy = stack.enter_context(servers.litellm(work, upstream.url, exe)) if exe else None
+        bare = stack.enter_context(servers.bare_proxy(work, upstream.url)) if "bare" in names else None
     targets = []
     for name in names:
         if name == "direct":
@@ -66,6 +67,9 @@ def start(names: Sequence[str], stack: ExitStack, interval_ms: float, litellm_ve
         elif name == "litellm":
             assert proxy is not None
             targets.append(Target(name, "chat", proxy, gateway=True))
+        elif name == "bare":
+            assert bare is not None
+            targets.append(Target(name, "chat", bare, gateway=True))
         else:
             assert gateway is not None
             targets.append(Target(name, "messages" if name == "translate" else "chat", gateway, gateway=True))
@@ -94,7 +98,8 @@ def profile(target: Target, settings: Settings, seconds: float, out: Path) -> Pa
         return None
     raw = out / f"profile-{target.name}.txt"
     argv = [spy, "record", "--pid", str(target.server.pid), "--duration", str(int(seconds)), "--rate", "250"]
-    argv += ["--format", "raw", "--output", str(raw), "--nonblocking"]
+    # --gil: only samples holding the GIL (without it py-spy misattributes time on a busy 2-core box)
+    argv += ["--format", "raw", "--output", str(raw), "--nonblocking", "--gil"]
     spy_proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     loaded = replace(settings, levels=(), rounds=1, phase_s=seconds + 1.0)
     with console.status(f"profiling {target.name} for {seconds:.0f} s at saturation"):
@@ -119,6 +124,13 @@ def overhead(
     burst_chunks: Annotated[int, typer.Option(min=2, help="content chunks per response at saturation")] = 256,
     saturation: Annotated[int, typer.Option(min=1, help="concurrent streams of the saturation phase")] = 64,
     prompt_bytes: Annotated[int, typer.Option(min=1, help="size of each request's user message")] = 2000,
+    staggered: Annotated[
+        bool,
+        typer.Option(
+            "--staggered/--synchronized",
+            help="paced streams start spread over one response's time (independent agents), or all at once",
+        ),
+    ] = True,
     litellm_version: Annotated[str, typer.Option(help="litellm[proxy] version to install")] = servers.LITELLM_VERSION,
     profile_s: Annotated[float, typer.Option("--profile", help="py-spy the gateway this long at saturation")] = 0.0,
     out: Annotated[Path | None, typer.Option(help="results folder (default ./splitlane-bench/<time>-overhead)")] = None,
@@ -136,6 +148,7 @@ def overhead(
         burst_chunks=burst_chunks,
         saturation_level=saturation,
         prompt_bytes=prompt_bytes,
+        staggered=staggered,
     )
     names = _targets(targets)
     folder = out or Path("splitlane-bench") / f"{time.strftime('%Y%m%d-%H%M%S')}-overhead"
@@ -157,7 +170,7 @@ def overhead(
             raw = profile(gateway, settings, profile_s, folder)
     latency = report.latency_rows(results)
     sat = report.saturation_rows(results)
-    console.print(report.latency_table(latency, interval_ms))
+    console.print(report.latency_table(latency, interval_ms, staggered))
     console.print(report.saturation_table(sat))
     doc = report.document(results, latency, sat)
     for key, value in doc["ratios"].items():

@@ -17,7 +17,8 @@ class Upstream(Protocol):
         """Stream the reply to ``request`` (whose ``model`` is the upstream's model name).
 
         Raises ``SplitlaneError`` subclasses, before the first event or mid-stream.
-        Closing the iterator early closes the upstream request.
+        Closing the iterator early closes the upstream request. The caller bounds the wait for
+        each event (a turn's first-byte timeout, then its ``Pacer``): no per-read timeout here.
         """
         ...
 

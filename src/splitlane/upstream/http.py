@@ -52,6 +52,9 @@ class HttpClient:
             # a backstop: the turn's own clock (api/pacing.py) ends a silent stream first, with a clearer error
             sock_read=config.idle_timeout_s + READ_BACKSTOP_S,
         )
+        # for streams whose reader keeps its own idle clock (api/pacing.py): aiohttp's read timeout
+        # re-arms a timer on every network read, ~4 % of the gateway's CPU on a paced stream
+        self.paced_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=config.connect_timeout_s)
         self.limit = config.max_connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -137,15 +140,24 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 @asynccontextmanager
 async def post_sse(
-    client: HttpClient, upstream: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
+    client: HttpClient,
+    upstream: str,
+    path: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    paced: bool = False,
 ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
     """POST ``body`` and yield its server-sent events; errors come out translated. The connection
-    goes back to the pool when the stream was read to its end, and is closed otherwise."""
+    goes back to the pool when the stream was read to its end, and is closed otherwise.
+
+    ``paced``: the reader bounds the silence between events itself (a turn's ``Pacer``), so
+    aiohttp's per-read timeout is left off."""
     with translate_errors(upstream):
         response = await client.session().post(
             client.url(path),
             data=orjson.dumps(body),
             headers={**headers, "accept": "text/event-stream", "content-type": "application/json"},
+            timeout=client.paced_timeout if paced else client.timeout,
         )
         try:
             if response.status >= 400:

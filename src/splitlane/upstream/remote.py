@@ -44,7 +44,7 @@ class RemoteUpstream(ABC):
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         body = self.encode_request(request)
-        async with post_sse(self.client, self.name, self.path, body, self.headers(request)) as events:
+        async with post_sse(self.client, self.name, self.path, body, self.headers(request), paced=True) as events:
             async for event in self.decode_stream(events):
                 yield event
 

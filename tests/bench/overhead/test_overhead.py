@@ -3,19 +3,23 @@ installed by the command itself on first use and is left to the documented run),
 
 from __future__ import annotations
 
+import asyncio
 import math
+import re
 from pathlib import Path
 
+import httpx
 import orjson
 from typer.testing import CliRunner
 
-from splitlane.bench.overhead.load import MARK, Sample, _Connection, chunks_in, measured
+from splitlane.bench.overhead.load import MARK, Sample, _Connection, chunks_in, measured, run_phase
 from splitlane.bench.overhead.profile import costs
-from splitlane.bench.overhead.servers import litellm_config, splitlane_config
+from splitlane.bench.overhead.run import Target
+from splitlane.bench.overhead.servers import bare_proxy, litellm_config, splitlane_config, upstream
 from splitlane.cli.main import app
 
 QUICK = [
-    "bench", "overhead", "--targets", "direct,splitlane,translate", "--levels", "1,4", "--rounds", "2",
+    "bench", "overhead", "--targets", "direct,bare,splitlane,translate", "--levels", "1,4", "--rounds", "2",
     "--phase-s", "0.4", "--warmup-s", "0.1", "--chunks", "4", "--interval-ms", "5", "--burst-chunks", "24",
     "--saturation", "4",
 ]  # fmt: skip
@@ -27,7 +31,7 @@ def test_quick_run_measures_every_target_with_no_lost_chunk(tmp_path: Path) -> N
     doc = orjson.loads((tmp_path / "overhead.json").read_bytes())
     assert (tmp_path / "overhead.png").stat().st_size > 10_000
     cells = {(r["target"], r["concurrency"]): r for r in doc["latency"]}
-    assert set(cells) == {(t, c) for t in ("direct", "splitlane", "translate") for c in (1, 4)}
+    assert set(cells) == {(t, c) for t in ("direct", "bare", "splitlane", "translate") for c in (1, 4)}
     for row in doc["latency"]:
         # every request streamed exactly the chunks the upstream sent, through either surface
         assert row["requests"] > 0, row
@@ -38,14 +42,46 @@ def test_quick_run_measures_every_target_with_no_lost_chunk(tmp_path: Path) -> N
             assert row["added_ttft_p50_ms"] == 0
     saturation = {r["target"]: r for r in doc["saturation"]}
     assert saturation["direct"]["cpu_s_per_1k_chunks"] is None  # no gateway process to measure
-    for name in ("splitlane", "translate"):
+    for name in ("bare", "splitlane", "translate"):
         assert saturation[name]["errors"] == 0
         assert saturation[name]["chunks_per_s"] > 0
         assert 0 < saturation[name]["cpu_s_per_1k_chunks"] < 10
         assert saturation[name]["peak_rss_mb"] > 20
     assert doc["ratios"]["translate_vs_splitlane_added_ttft_p50"] is not None
+    assert doc["ratios"]["splitlane_vs_bare_chunks_per_s"] > 0
+    assert doc["settings"]["staggered"] is True
+    assert "streams staggered" in result.output
     assert "splitlane" in result.output
     assert "Saturation" in result.output
+
+
+def test_the_bare_proxy_forwards_the_upstream_stream_unchanged(tmp_path: Path) -> None:
+    body = {"model": "burst", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with upstream(tmp_path, 1.0) as up, bare_proxy(tmp_path, up.url) as bare:
+        direct = httpx.post(f"{up.url}/v1/chat/completions", json=body)
+        proxied = httpx.post(f"{bare.url}/v1/chat/completions", json=body)
+        models = httpx.get(f"{bare.url}/v1/models")
+    assert proxied.status_code == direct.status_code == 200
+    assert proxied.headers["content-type"] == direct.headers["content-type"]
+
+    def unstamped(text: str) -> str:  # each response carries its own creation time
+        return re.sub(r'"created":\d+', "", text)
+
+    assert unstamped(proxied.text) == unstamped(direct.text)
+    assert proxied.text.endswith("data: [DONE]\n\n")
+    assert models.status_code == 200
+
+
+def test_staggered_streams_start_spread_over_the_given_time(tmp_path: Path) -> None:
+    with upstream(tmp_path, 1.0) as up:
+        endpoint = Target("direct", "chat", up, gateway=False).endpoint("paced", 2, 100)
+        # one request per connection (the gap outlasts the window); connection i waits i/4 × 0.4 s
+        samples, window_start, _ = asyncio.run(run_phase([endpoint], 4, 0.01, 0.5, 10, gap_s=1.0, stagger_s=0.4))
+    start = window_start - 0.5  # the window opens after the warm-up
+    sends = sorted(s.sent - start for s in samples)
+    assert len(sends) == 4
+    for i, sent in enumerate(sends):
+        assert sent >= 0.1 * i - 0.005, sends
 
 
 def test_bad_options_are_refused() -> None:

@@ -154,9 +154,12 @@ async def run_phase(
     warmup_s: float,
     timeout_s: float,
     gap_s: float = 0.0,
+    stagger_s: float = 0.0,
 ) -> tuple[list[Sample], float, float]:
     """``concurrency`` connections sending requests for ``warmup_s + duration_s``, back to back or
-    ``gap_s`` apart (an agent's tool time); connection ``i`` sends ``endpoints[i % len(endpoints)]``.
+    ``gap_s`` apart (an agent's tool time); connection ``i`` sends ``endpoints[i % len(endpoints)]``
+    and starts ``i / concurrency × stagger_s`` after the first (0: all at once, and they stay in
+    step: every request of a wave arrives together).
 
     Returns every sample and the measured window (perf_counter): latencies count requests sent
     inside it (``measured``), throughput the chunks that arrived inside it (``chunks_in``).
@@ -168,7 +171,9 @@ async def run_phase(
     window = (start + warmup_s, start + warmup_s + duration_s)
     samples: list[Sample] = []
 
-    async def worker(connection: _Connection, endpoint: Endpoint) -> None:
+    async def worker(i: int, connection: _Connection, endpoint: Endpoint) -> None:
+        if stagger_s:
+            await asyncio.sleep(stagger_s * i / concurrency)
         while time.perf_counter() < window[1]:
             if not connection.open:
                 connection = await _connect(endpoint)
@@ -177,7 +182,7 @@ async def run_phase(
                 await asyncio.sleep(gap_s)
         connection.close()
 
-    await asyncio.gather(*(worker(c, e) for c, e in zip(connections, mine, strict=True)))
+    await asyncio.gather(*(worker(i, c, e) for i, (c, e) in enumerate(zip(connections, mine, strict=True))))
     return samples, window[0], window[1]
 
 

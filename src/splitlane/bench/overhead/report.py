@@ -136,9 +136,11 @@ def _f(value: float, fmt: str = "{:.2f}") -> str:
     return "–" if math.isnan(value) else fmt.format(value)
 
 
-def latency_table(rows: Sequence[LatencyRow], interval_ms: float) -> Table:
+def latency_table(rows: Sequence[LatencyRow], interval_ms: float, staggered: bool = True) -> Table:
+    arrivals = "streams staggered" if staggered else "streams synchronized: each wave arrives at once"
     table = Table(
-        title=f"TTFT and inter-chunk gap in ms; + is added vs {DIRECT} (upstream: a chunk every {interval_ms:g} ms)"
+        title=f"TTFT and inter-chunk gap in ms; + is added vs {DIRECT} "
+        f"(upstream: a chunk every {interval_ms:g} ms; {arrivals})"
     )
     for column in ("c", "target", "req", "err", "TTFT p50", "p99", "+p50", "+p99", "+gap p50", "+gap p99"):
         table.add_column(column, justify="left" if column == "target" else "right", no_wrap=True)
@@ -191,6 +193,13 @@ def ratios(latency: Sequence[LatencyRow], saturation: Sequence[SaturationRow], l
         out["litellm_vs_splitlane_added_ttft_p99"] = at["litellm"].added_ttft_p99_ms / max(
             at["splitlane"].added_ttft_p99_ms, 1e-3
         )
+    if "splitlane" in at and "bare" in at:  # how close to the floor of a Python hop
+        for q in ("p50", "p99"):
+            out[f"splitlane_vs_bare_added_ttft_{q}"] = getattr(at["splitlane"], f"added_ttft_{q}_ms") / max(
+                getattr(at["bare"], f"added_ttft_{q}_ms"), 1e-3
+            )
+    if "splitlane" in sat and "bare" in sat:
+        out["splitlane_vs_bare_chunks_per_s"] = sat["splitlane"].chunks_per_s / sat["bare"].chunks_per_s
     if "splitlane" in sat and "litellm" in sat:
         out["splitlane_vs_litellm_chunks_per_s"] = sat["splitlane"].chunks_per_s / sat["litellm"].chunks_per_s
     return out

@@ -53,6 +53,17 @@ class Settings:
     saturation_level: int = 64
     prompt_bytes: int = 2000
     timeout_s: float = 60.0
+    # Paced phases: each stream starts at its own moment within one response's time, as
+    # independent agents do; ``False`` starts all together, and every wave of ``c`` requests then
+    # arrives at once (the gateway works through the wave before the last one's upstream call).
+    staggered: bool = True
+
+    def stagger_s(self, kind: str) -> float:
+        """How far apart the streams of a phase start: over one direct response's duration, within
+        the warm-up (so that every stream runs through the measured window)."""
+        if kind != "paced" or not self.staggered:
+            return 0.0
+        return min((self.chunks + 1) * self.interval_ms / 1000, self.warmup_s)
 
 
 @dataclass(slots=True)
@@ -105,7 +116,9 @@ def peak_rss_mb(pid: int) -> float:
     return float(psutil.Process(pid).memory_info().rss) / 2**20
 
 
-async def _phase(target: Target, endpoint: Endpoint, level: int, expected: int, settings: Settings, cell: Cell) -> None:
+async def _phase(
+    target: Target, endpoint: Endpoint, level: int, expected: int, stagger_s: float, settings: Settings, cell: Cell
+) -> None:
     async def cpu_at(moment: float) -> float:
         await asyncio.sleep(max(0.0, moment - time.perf_counter()))
         return _cpu(target)
@@ -114,7 +127,9 @@ async def _phase(target: Target, endpoint: Endpoint, level: int, expected: int, 
     window_start, window_end = start + settings.warmup_s, start + settings.warmup_s + settings.phase_s
     cpu_start = asyncio.ensure_future(cpu_at(window_start))
     cpu_end = asyncio.ensure_future(cpu_at(window_end))
-    samples, *window = await run_phase([endpoint], level, settings.phase_s, settings.warmup_s, settings.timeout_s)
+    samples, *window = await run_phase(
+        [endpoint], level, settings.phase_s, settings.warmup_s, settings.timeout_s, stagger_s=stagger_s
+    )
     for sample in samples:
         if sample.error is None and len(sample.chunks) != expected:
             sample.error = f"{len(sample.chunks)} of {expected} chunks"
@@ -142,7 +157,8 @@ async def run(settings: Settings, targets: Sequence[Target], advance: Callable[[
         else:
             chunks = settings.burst_chunks
             cell = results.saturation.setdefault(target.name, Cell())
-        await _phase(target, target.endpoint(kind, chunks, settings.prompt_bytes), level, chunks, settings, cell)
+        endpoint = target.endpoint(kind, chunks, settings.prompt_bytes)
+        await _phase(target, endpoint, level, chunks, settings.stagger_s(kind), settings, cell)
     for target in targets:
         if target.gateway:
             results.peak_rss_mb[target.name] = peak_rss_mb(target.server.pid)

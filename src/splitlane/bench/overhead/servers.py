@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 from splitlane.bench.processes import Server, ServerError, free_port, start_process, wait_ready
@@ -21,17 +21,28 @@ LITELLM_VERSION = "1.100.0"
 
 
 @contextmanager
-def upstream(workdir: Path, interval_ms: float) -> Iterator[Server]:
-    argv = [sys.executable, "-m", "splitlane.bench.overhead.upstream", "--interval-ms", str(interval_ms)]
-    log = workdir / "upstream.log"
-    with start_process(argv, log, pipe_stdout=True) as proc:
+def _module_server(name: str, module: str, args: list[str], workdir: Path, ready_path: str) -> Iterator[Server]:
+    """One of our bare uvicorn servers (``python -m module``; it prints its port on its first line)."""
+    log = workdir / f"{name}.log"
+    with start_process([sys.executable, "-m", module, *args], log, pipe_stdout=True) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()
         if not line.isdigit():
-            raise ServerError(f"the fast upstream did not start: {line or log.read_text(errors='replace')[-2000:]}")
+            raise ServerError(f"{name} did not start: {line or log.read_text(errors='replace')[-2000:]}")
         url = f"http://127.0.0.1:{line}"
-        wait_ready("the fast upstream", f"{url}/v1/models", proc, log, 30)
-        yield Server("upstream", url, proc.pid)
+        wait_ready(name, f"{url}{ready_path}", proc, log, 30)
+        yield Server(name, url, proc.pid)
+
+
+def upstream(workdir: Path, interval_ms: float) -> AbstractContextManager[Server]:
+    args = ["--interval-ms", str(interval_ms)]
+    return _module_server("upstream", "splitlane.bench.overhead.upstream", args, workdir, "/v1/models")
+
+
+def bare_proxy(workdir: Path, upstream_url: str) -> AbstractContextManager[Server]:
+    """The pass-through floor (``bare_proxy.py``) in front of the same upstream."""
+    args = ["--upstream", upstream_url]
+    return _module_server("bare", "splitlane.bench.overhead.bare_proxy", args, workdir, "/v1/models")
 
 
 def splitlane_config(upstream_url: str, data_dir: Path) -> str:

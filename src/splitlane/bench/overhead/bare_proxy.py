@@ -1,0 +1,85 @@
+"""The floor of any Python gateway on this stack: a pass-through proxy on the same server and client
+splitlane uses (uvicorn + uvloop + httptools in, one pooled aiohttp session out) that parses
+nothing — the request body and every upstream read are forwarded as they are. ``splitlane bench
+overhead --targets …,bare`` measures it beside splitlane: what splitlane adds over it is what
+routing, translation, telemetry and limits cost; what it adds over direct is the price of a Python
+hop at all.
+
+Run as ``python -m splitlane.bench.overhead.bare_proxy --upstream URL``; prints its port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+import aiohttp
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"host"})
+
+
+class BareProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k not in HOP_BY_HOP}
+        assert self.session is not None
+        url = self.upstream + scope["path"]
+        async with self.session.request(scope["method"], url, data=body, headers=headers) as response:
+            out = [(b"content-type", response.headers.get("content-type", "application/json").encode("latin-1"))]
+            await send({"type": "http.response.start", "status": response.status, "headers": out})
+            async for data in response.content.iter_any():
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                connector = aiohttp.TCPConnector(limit=1024, keepalive_timeout=60)
+                self.session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.session is not None:
+                    await self.session.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--upstream", required=True, help="the upstream's base URL (scheme://host:port)")
+    args = parser.parse_args(argv)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    print(sock.getsockname()[1], flush=True)  # the parent reads the port from the first line
+    config = uvicorn.Config(
+        BareProxy(args.upstream),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        loop="uvloop",
+        http="httptools",
+        backlog=4096,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
