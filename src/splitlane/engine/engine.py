@@ -196,6 +196,7 @@ class Engine:
         job = ticket.job
         room = runner.n_ctx - len(prompt)
         speculate = job.speculate and job.grammar is None
+        leaders = [(r, common_prefix(r.prompt, prompt)) for r in self._running]
         return Running(
             ticket=ticket,
             slot=slot,
@@ -206,6 +207,7 @@ class Engine:
             admitted=time.monotonic(),
             speculate=speculate,
             prefilled=reuse,
+            leaders=[(r, n) for r, n in leaders if n > reuse],
         )
 
     def _step(self, runner: Runner) -> None:
@@ -226,6 +228,8 @@ class Engine:
         for run in (r for r in self._running if r.pending is None):
             if budget <= 0:
                 break
+            if run.leaders and self._follow(runner, run):
+                continue  # an earlier request is prefilling this prompt's beginning: share it when done
             chunk = run.prompt[run.prefilled : run.prefilled + budget]
             last = run.prefilled + len(chunk) == len(run.prompt)
             for i, token in enumerate(chunk):
@@ -248,6 +252,27 @@ class Engine:
             self._verify(runner, run, index, drafts)
         for run in [r for r in self._running if r.finished]:
             self._finish(run)
+
+    def _follow(self, runner: Runner, run: Running) -> bool:
+        """Take what earlier requests have prefilled of this prompt (shared cells, not recomputed);
+        True while one of them is still prefilling more of it (this one waits a step rather than
+        computing the same positions: N sessions started together share one prefill of their
+        common system prompt)."""
+        last = len(run.prompt) - 1  # the prompt's last token is decoded by the request itself (its logits)
+        leaders = [(r, n) for r, n in run.leaders if r in self._running and min(n, last) > run.prefilled]
+        run.leaders = leaders
+        wait = False
+        for leader, common in leaders:
+            held = min(common, last, len(leader.slot.tokens))
+            if held > run.prefilled:
+                runner.forget(run.slot.seq, run.prefilled)
+                runner.share(leader.slot.seq, run.slot.seq, held, start=run.prefilled)
+                run.slot.lookup.extend(run.prompt[run.prefilled : held])
+                run.cached += held - run.prefilled
+                run.prefilled = held
+            if min(common, last) > run.prefilled and leader.pending is None:
+                wait = True  # the leader is prefilling toward the common part
+        return wait
 
     def _drafts(self, run: Running, decoding: int) -> list[int]:
         assert run.pending is not None

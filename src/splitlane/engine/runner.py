@@ -206,9 +206,9 @@ class Runner:
             llama_cpp.llama_memory_seq_rm(self.memory, seq, 0, -1)
             raise InternalError(f"the KV cache refused to truncate sequence {seq} at {start}")
 
-    def share(self, source: int, target: int, length: int) -> None:
-        """Let ``target`` see positions ``0..length`` of ``source`` (cells are shared, not copied)."""
-        llama_cpp.llama_memory_seq_cp(self.memory, source, target, 0, length)
+    def share(self, source: int, target: int, length: int, start: int = 0) -> None:
+        """Let ``target`` see positions ``start..length`` of ``source`` (cells are shared, not copied)."""
+        llama_cpp.llama_memory_seq_cp(self.memory, source, target, start, length)
 
     def close(self) -> None:
         llama_cpp.llama_batch_free(self.batch)

@@ -45,6 +45,9 @@ class Running:
     drafted: int = 0
     accepted: int = 0
     finished: bool = False
+    # requests admitted before this one, with how many prompt tokens this one has in common with
+    # each: while one of them is still prefilling that common part, this one waits and shares it
+    leaders: list[tuple[Running, int]] = field(default_factory=list)
 
     @property
     def prompt(self) -> list[int]:
