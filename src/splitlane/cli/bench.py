@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from splitlane.bench import plots, report
+from splitlane.bench import report
 from splitlane.bench.convert import claude_code, swe_agent, tracelab
 from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.synthetic import PRESETS, generate
@@ -113,6 +113,8 @@ def publish(
     results: Sequence[TurnResult], targets: Sequence[str], out: Path, title: str, plot: bool
 ) -> tuple[list[Path], dict[str, SessionTable]]:
     """Print the side-by-side table; write per-turn and per-session JSONL/CSV and the plots."""
+    from splitlane.bench import plots  # matplotlib: ~1 s of import that `splitlane serve` should not pay
+
     session_results = report.sessions(results)
     summary = report.tables(session_results, targets)
     console.print(report.side_by_side(summary, report.turn_stats(results, targets), title))
@@ -201,6 +203,8 @@ def bench(
         results = run_replay(loaded, targets, options)
     files, summary = publish(results, names, folder, f"run {options.run_id}: {trace}", plot)
     if sweep:
+        from splitlane.bench import plots
+
         walls = [summary[n].mean_wall_s for n in names]
         effective = [summary[n].p50_effective_tps for n in names]
         files.append(plots.sweep(parameter, [float(v) for v in values], walls, effective, folder / "sweep.png"))

@@ -20,7 +20,7 @@ import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from splitlane.bench.overhead import report, servers
+from splitlane.bench.overhead import servers
 from splitlane.bench.overhead.profile import top_costs
 from splitlane.bench.overhead.run import Results, Settings, Target, plan, run
 from splitlane.bench.processes import ServerError
@@ -168,6 +168,8 @@ def overhead(
         gateway = next((t for t in started if t.name == "splitlane"), None)
         if profile_s > 0 and gateway is not None:
             raw = profile(gateway, settings, profile_s, folder)
+    from splitlane.bench.overhead import report  # matplotlib: imported only by the command that plots
+
     latency = report.latency_rows(results)
     sat = report.saturation_rows(results)
     console.print(report.latency_table(latency, interval_ms, staggered))
