@@ -11,12 +11,11 @@ Run as ``python -m splitlane.bench.overhead.bare_proxy --upstream URL``; prints 
 from __future__ import annotations
 
 import argparse
-import socket
-import sys
 
 import aiohttp
-import uvicorn
 from starlette.types import Receive, Scope, Send
+
+from splitlane.bench.overhead import loopback
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"host"})
 
@@ -64,21 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--upstream", required=True, help="the upstream's base URL (scheme://host:port)")
     args = parser.parse_args(argv)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    print(sock.getsockname()[1], flush=True)  # the parent reads the port from the first line
-    config = uvicorn.Config(
-        BareProxy(args.upstream),
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        loop="uvloop",
-        http="httptools",
-        backlog=4096,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-    sys.exit(0)
+    loopback.serve(BareProxy(args.upstream), lifespan="on")
 
 
 if __name__ == "__main__":

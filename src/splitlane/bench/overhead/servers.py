@@ -22,7 +22,7 @@ LITELLM_VERSION = "1.100.0"
 
 @contextmanager
 def _module_server(name: str, module: str, args: list[str], workdir: Path, ready_path: str) -> Iterator[Server]:
-    """One of our bare uvicorn servers (``python -m module``; it prints its port on its first line)."""
+    """One of our bare uvicorn servers (``python -m module``, run by ``loopback.serve``: its port is its first line)."""
     log = workdir / f"{name}.log"
     with start_process([sys.executable, "-m", module, *args], log, pipe_stdout=True) as proc:
         assert proc.stdout is not None

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
-import uvicorn
+
+from splitlane.bench.overhead import loopback
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -128,21 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--interval-ms", type=float, default=20.0)
     args = parser.parse_args(argv)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    print(sock.getsockname()[1], flush=True)  # the parent reads the port from the first line
-    config = uvicorn.Config(
-        FastUpstream(args.interval_ms / 1000),
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        loop="uvloop",
-        http="httptools",
-        backlog=4096,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-    sys.exit(0)
+    loopback.serve(FastUpstream(args.interval_ms / 1000), lifespan="off")
 
 
 if __name__ == "__main__":
