@@ -122,7 +122,8 @@ def sim(
     typer.echo(
         f"splitlane sim ({profile}{', ' if overrides else ''}{', '.join(set_ or [])}) on http://{host}:{port}/v1"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, loop="uvloop", http="httptools")
+    app = create_app(settings, settle_heap=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, loop="uvloop", http="httptools")
 
 
 @app.command()
@@ -146,7 +147,7 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"splitlane serving {', '.join(settings.models)} on http://{listen_host}:{listen_port}/v1")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, settle_heap=True),
         host=listen_host,
         port=listen_port,
         log_level=log_level,
