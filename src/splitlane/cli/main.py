@@ -122,8 +122,8 @@ def sim(
     typer.echo(
         f"splitlane sim ({profile}{', ' if overrides else ''}{', '.join(set_ or [])}) on http://{host}:{port}/v1"
     )
-    app = create_app(settings, settle_heap=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, loop="uvloop", http="httptools")
+    gateway = create_app(settings, settle_heap=True)
+    uvicorn.run(gateway, host=host, port=port, log_level=log_level, loop="uvloop", http="httptools")
 
 
 @app.command()
