@@ -131,20 +131,62 @@ def _texts(message: Message) -> list[str]:
     return out
 
 
-def latest_mode_marker(request: ChatRequest) -> Marker | None:
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What one message's text holds: its latest mode marker, its first background marker."""
+
+    mode: Marker | None
+    background: Marker | None
+
+
+class ScanMemo:
+    """What a message's text holds, by the text's hash: an agent re-sends every earlier message on
+    every turn, so only the turn's new messages are scanned (a 100K-token conversation without a
+    marker cost 1.5-3 ms of needle scans per turn, O(context)). Keys are the process's randomised
+    64-bit string hash plus the length, values shared; the oldest entries go first past ``size``."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._found: dict[tuple[int, int], Found] = {}
+
+    def scan(self, texts: list[str]) -> Found:
+        key = (hash(tuple(texts)), sum(map(len, texts)))
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        found = _scan("\n".join(texts))
+        if len(self._found) >= self.size:
+            del self._found[next(iter(self._found))]
+        self._found[key] = found
+        return found
+
+
+MEMO = ScanMemo()
+NOTHING = Found(None, None)
+
+
+def _scan(text: str) -> Found:
+    lowered = text.lower()
+    best: tuple[int, Marker] | None = None
+    for marker in MODE_MARKERS:
+        for found in marker.finditer(text, lowered):
+            if best is None or found.start() > best[0]:
+                best = (found.start(), marker)
+    background = next((m for m in BACKGROUND_MARKERS if m.search(text, lowered)), None)
+    if best is None and background is None:
+        return NOTHING
+    return Found(None if best is None else best[1], background)
+
+
+def latest_mode_marker(request: ChatRequest, memo: ScanMemo = MEMO) -> Marker | None:
     """The last mode marker in the conversation (scanning messages, and text within them, from the end)."""
     for message in reversed(request.messages):
         if message.role is Role.ASSISTANT or (message.role is Role.SYSTEM and message is request.messages[0]):
             continue
-        text = "\n".join(_texts(message))
-        lowered = text.lower()
-        best: tuple[int, Marker] | None = None
-        for marker in MODE_MARKERS:
-            for found in marker.finditer(text, lowered):
-                if best is None or found.start() > best[0]:
-                    best = (found.start(), marker)
-        if best is not None:
-            return best[1]
+        found = memo.scan(_texts(message)).mode
+        if found is not None:
+            return found
     system = request.messages[0] if request.messages and request.messages[0].role is Role.SYSTEM else None
     if system is not None:
         text = system.text
@@ -153,7 +195,7 @@ def latest_mode_marker(request: ChatRequest) -> Marker | None:
     return None
 
 
-def background_reason(request: ChatRequest) -> str | None:
+def background_reason(request: ChatRequest, memo: ScanMemo = MEMO) -> str | None:
     subagent = request.headers.get("x-openai-subagent")
     if subagent:
         return f"codex x-openai-subagent: {subagent}"
@@ -164,7 +206,5 @@ def background_reason(request: ChatRequest) -> str | None:
     last_user = next((m for m in reversed(request.messages) if m.role is Role.USER), None)
     if last_user is None:
         return None
-    text = "\n".join(_texts(last_user))
-    lowered = text.lower()
-    marker = next((m for m in BACKGROUND_MARKERS if m.search(text, lowered)), None)
+    marker = memo.scan(_texts(last_user)).background
     return f"{marker.name} without tools" if marker else None
