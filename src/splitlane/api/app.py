@@ -70,7 +70,7 @@ class Gateway(Starlette):
     def __init__(self, turns: dict[str, Callable[[Request], Awaitable[ASGIApp]]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._turns = turns
-        self._guarded_turn = Guard(self._turn)
+        self._guarded_turn = Guard(self._turn, frozenset(turns))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # a path under a root_path (behind a proxy) includes it: such requests take the router
@@ -120,6 +120,6 @@ def create_app(config: Config, services: Services | None = None, *, settle_heap:
         turns,
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(Guard)],
+        middleware=[Middleware(Guard, turns=frozenset(turns))],
         exception_handlers={404: not_found, 405: not_found},
     )

@@ -22,7 +22,6 @@ from splitlane.core.errors import AuthenticationFailed, PermissionDenied, RateLi
 
 OPEN_PATHS = frozenset({"/health"})  # a liveness probe; it says nothing but "ok" when keys are required
 ADMIN_PREFIXES = ("/dashboard", "/metrics")
-TURN_PATHS = frozenset({"/v1/responses", "/v1/chat/completions", "/v1/messages"})
 MISSING = (
     "missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>' (create one: splitlane keys create)"
 )
@@ -59,8 +58,12 @@ def caller_id(scope: Scope) -> str | None:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp) -> None:
+    """``turns``: the paths whose POST is a turn (admitted against the key's limits, its slot held
+    until the whole response has been sent)."""
+
+    def __init__(self, app: ASGIApp, turns: frozenset[str]) -> None:
         self.app = app
+        self.turns = turns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,7 +74,7 @@ class Guard:
         if not keys.required or path in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        turn = scope["method"] == "POST" and path in TURN_PATHS
+        turn = scope["method"] == "POST" and path in self.turns
         try:
             usage = await self._authorize(keys, Headers(scope=scope), path, turn)
         except SplitlaneError as exc:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from splitlane.bench.overhead.load import MARK, Sample, _Connection, chunks_in, measured, run_phase
 from splitlane.bench.overhead.profile import costs
+from splitlane.bench.overhead.report import LatencyRow, ratios
 from splitlane.bench.overhead.run import Target
 from splitlane.bench.overhead.servers import bare_proxy, litellm_config, splitlane_config, upstream
 from splitlane.cli.main import app
@@ -129,3 +130,15 @@ def test_both_gateways_point_at_the_same_upstream(tmp_path: Path) -> None:
     url = "http://127.0.0.1:9"
     assert f'base_url = "{url}/v1"' in splitlane_config(url, tmp_path)
     assert litellm_config(url).count(f"api_base: {url}/v1") == 2
+
+
+def _row(target: str, p50: float, p99: float) -> LatencyRow:
+    return LatencyRow(target, 16, 100, 0, 20 + p50, 20 + p99, 20, 20, p50, p99, 0, 0, 800)
+
+
+def test_a_ratio_over_a_baseline_inside_the_noise_is_left_out() -> None:
+    rows = [_row("bare", 1.1, -0.4), _row("splitlane", 3.9, 4.3), _row("litellm", 517, 976)]
+    out = ratios(rows, [], 16)
+    assert out["splitlane_vs_bare_added_ttft_p50"] == 3.9 / 1.1
+    assert "splitlane_vs_bare_added_ttft_p99" not in out  # the bare hop beat direct's tail: no baseline
+    assert out["litellm_vs_splitlane_added_ttft_p99"] == 976 / 4.3

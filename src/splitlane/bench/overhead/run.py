@@ -116,9 +116,10 @@ def peak_rss_mb(pid: int) -> float:
     return float(psutil.Process(pid).memory_info().rss) / 2**20
 
 
-async def _phase(
-    target: Target, endpoint: Endpoint, level: int, expected: int, stagger_s: float, settings: Settings, cell: Cell
-) -> None:
+async def _phase(target: Target, kind: str, level: int, settings: Settings, cell: Cell) -> None:
+    expected = settings.chunks if kind == "paced" else settings.burst_chunks
+    endpoint = target.endpoint(kind, expected, settings.prompt_bytes)
+
     async def cpu_at(moment: float) -> float:
         await asyncio.sleep(max(0.0, moment - time.perf_counter()))
         return _cpu(target)
@@ -128,7 +129,7 @@ async def _phase(
     cpu_start = asyncio.ensure_future(cpu_at(window_start))
     cpu_end = asyncio.ensure_future(cpu_at(window_end))
     samples, *window = await run_phase(
-        [endpoint], level, settings.phase_s, settings.warmup_s, settings.timeout_s, stagger_s=stagger_s
+        [endpoint], level, settings.phase_s, settings.warmup_s, settings.timeout_s, stagger_s=settings.stagger_s(kind)
     )
     for sample in samples:
         if sample.error is None and len(sample.chunks) != expected:
@@ -152,13 +153,10 @@ async def run(settings: Settings, targets: Sequence[Target], advance: Callable[[
     for done, (kind, target, level) in enumerate(plan(settings, targets)):
         advance(done, f"{target.name} c={level}{' saturation' if kind == 'burst' else ''}")
         if kind == "paced":
-            chunks = settings.chunks
             cell = results.paced.setdefault((target.name, level), Cell())
         else:
-            chunks = settings.burst_chunks
             cell = results.saturation.setdefault(target.name, Cell())
-        endpoint = target.endpoint(kind, chunks, settings.prompt_bytes)
-        await _phase(target, endpoint, level, chunks, settings.stagger_s(kind), settings, cell)
+        await _phase(target, kind, level, settings, cell)
     for target in targets:
         if target.gateway:
             results.peak_rss_mb[target.name] = peak_rss_mb(target.server.pid)
