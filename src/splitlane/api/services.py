@@ -80,6 +80,7 @@ class Services:
         services = cls(config, replicas, Planner(config, replicas), database, ResponseStore(database), recorder, keys)
         writer.start()
         await keys.refresh()
+        keys.start()
         _warn_about_keys(config, keys)
         return services
 
@@ -125,6 +126,7 @@ class Services:
         )
 
     async def aclose(self) -> None:
+        await self.keys.aclose()
         await asyncio.gather(*(r.upstream.aclose() for rs in self.replicas.values() for r in rs))
         await self.telemetry.writer.aclose()
         await self.database.dispose()

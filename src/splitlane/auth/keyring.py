@@ -1,10 +1,12 @@
 """The keys a running gateway accepts: read from the store, kept in memory, re-read every few
-seconds (a revoked key stops working within ``refresh_s``); an unknown key is looked up at once (a
-new key works immediately), at most 20 times a second, so that guessing keys cannot load the store."""
+seconds by a task of their own (a revoked key stops working within ``refresh_s``; no request waits
+for that read); an unknown key is looked up at once (a new key works immediately), at most 20
+times a second, so that guessing keys cannot load the store."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -33,12 +35,33 @@ class KeyRing:
         self._lookups = MISS_LOOKUPS_PER_S  # a token bucket
         self._lookups_at = time.monotonic()
         self._lock = asyncio.Lock()
+        self._refresher: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Re-read the keys every ``refresh_s`` in the background (only when keys are required)."""
+        if self.required and self._refresher is None:
+            self._refresher = asyncio.create_task(self._refresh_forever(), name="splitlane-keyring")
+
+    async def aclose(self) -> None:
+        refresher, self._refresher = self._refresher, None
+        if refresher is not None:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_s)
+            await self.refresh()  # a store that fails is logged there; the loaded keys stay
 
     async def lookup(self, secret: str) -> KeyUsage | None:
         """The active key with this secret, or None."""
         hashed = digest(secret)
         now = time.monotonic()
-        if now - self._loaded >= self.refresh_s:
+        # without the background task (or when it has fallen a whole period behind), the request
+        # itself re-reads: a revoked key must not outlive its bound
+        stale_after = self.refresh_s if self._refresher is None else 2 * self.refresh_s
+        if now - self._loaded >= stale_after:
             await self.refresh(self.refresh_s)
         usage = self._by_hash.get(hashed)
         if usage is None and self._may_look_up(now):
