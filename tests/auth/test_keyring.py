@@ -73,3 +73,25 @@ async def test_without_its_task_a_request_refreshes_a_stale_ring_itself(tmp_path
         assert await ring.lookup(secret) is None
     finally:
         await engine.dispose()
+
+
+async def test_the_refresh_task_outlives_a_failing_store(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine = open_engine(sqlite_url(tmp_path / "keys.db"))
+    await migrate(engine)
+    ring = KeyRing(engine, required=True, refresh_s=0.05)
+    calls = 0
+
+    async def broken(unless_younger_than: float = 0.0) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("store gone")
+
+    ring.refresh = broken  # type: ignore[method-assign]
+    try:
+        ring.start()
+        await asyncio.sleep(0.3)
+        assert calls >= 2  # it failed, logged, and tried again
+        assert "cannot refresh the API keys" in caplog.text
+    finally:
+        await ring.aclose()
+        await engine.dispose()

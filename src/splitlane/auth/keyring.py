@@ -52,7 +52,10 @@ class KeyRing:
     async def _refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(self.refresh_s)
-            await self.refresh()  # a store that fails is logged there; the loaded keys stay
+            try:
+                await self.refresh()
+            except Exception:  # e.g. a new key's budget query: the loaded keys stay, the task lives on
+                log.exception("cannot refresh the API keys; keeping the ones loaded")
 
     async def lookup(self, secret: str) -> KeyUsage | None:
         """The active key with this secret, or None."""
