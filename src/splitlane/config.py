@@ -46,7 +46,10 @@ class UpstreamConfig(_Strict):
     model_path: Path | None = None  # default: the packaged Gemma 3 270M Q4_K_M
     n_ctx: int = 8192  # longest sequence (prompt + output) of one request
     n_seq: int = Field(default=4, ge=1, le=64)  # sequences held at once: running requests + cached sessions
-    kv_cells: int | None = None  # KV cache shared by all sequences, in tokens (default 2 x n_ctx)
+    kv_cells: int | None = None  # with kv_unified: the KV cache all sequences share, in tokens (default 2 x n_ctx)
+    # false (default): a KV stream of n_ctx cells per sequence (n_ctx x n_seq in all; attention reads
+    # only its own sequence's cells); true: one cache of kv_cells shared by all (less memory)
+    kv_unified: bool = False
     n_batch: int = Field(default=512, ge=32)  # tokens per engine step
     n_threads: int | None = None
     flash_attn: bool = True

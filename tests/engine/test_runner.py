@@ -23,9 +23,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def runner_config() -> RunnerConfig:
-    return RunnerConfig(default_model_path(), n_ctx=4096, n_seq=4, n_threads=2)
+@pytest.fixture(scope="module", params=[True, False], ids=["unified-kv", "kv-stream-per-sequence"])
+def runner_config(request: pytest.FixtureRequest) -> RunnerConfig:
+    return RunnerConfig(default_model_path(), n_ctx=4096, n_seq=4, n_threads=2, kv_unified=request.param)
 
 
 def _prompt(engine_runner: Runner, text: str) -> str:

@@ -175,7 +175,8 @@ async def _concurrent(
         workloads.w1(render, settings.w1_trace, settings.w1_turns, marker=f"session {i + 1}")
         for i in range(settings.concurrent)
     ]
-    # room for every session's whole context (shared prefixes are stored once, so this is ample)
+    # room for every session's whole context: a stream of n_ctx each by default; with a unified
+    # cache (kv_unified = True) this many cells (shared prefixes are stored once, so it is ample)
     sized = dataclasses.replace(config, kv_cells=settings.n_ctx * settings.concurrent)
     engine = Ours(sized, name=f"splitlane ×{settings.concurrent}")
     label = f"W1 ×{settings.concurrent} concurrent · splitlane"

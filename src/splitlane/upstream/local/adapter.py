@@ -25,6 +25,7 @@ def _load(config: UpstreamConfig) -> Runner:
             n_ctx=config.n_ctx,
             n_seq=config.n_seq,
             kv_cells=config.kv_cells,
+            kv_unified=config.kv_unified,
             n_batch=config.n_batch,
             n_threads=config.n_threads,
             flash_attn=config.flash_attn,
