@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from splitlane.auth.keyring import KeyRing
 from splitlane.auth.keys import ApiKey, KeyStore
@@ -21,11 +22,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def test_requests_do_not_wait_for_the_refresh_and_revocation_still_lands(tmp_path: Path) -> None:
+async def _store_with_a_key(tmp_path: Path) -> tuple[AsyncEngine, KeyStore, str]:
     engine = open_engine(sqlite_url(tmp_path / "keys.db"))
     await migrate(engine)
     store = KeyStore(engine)
     secret, _ = await store.create("ci")
+    return engine, store, secret
+
+
+async def test_requests_do_not_wait_for_the_refresh_and_revocation_still_lands(tmp_path: Path) -> None:
+    engine, store, secret = await _store_with_a_key(tmp_path)
     ring = KeyRing(engine, required=True, refresh_s=0.3)
     readers: list[str] = []
     read_all = ring.store.all
@@ -61,10 +67,7 @@ async def test_requests_do_not_wait_for_the_refresh_and_revocation_still_lands(t
 
 
 async def test_without_its_task_a_request_refreshes_a_stale_ring_itself(tmp_path: Path) -> None:
-    engine = open_engine(sqlite_url(tmp_path / "keys.db"))
-    await migrate(engine)
-    store = KeyStore(engine)
-    secret, _ = await store.create("ci")
+    engine, store, secret = await _store_with_a_key(tmp_path)
     ring = KeyRing(engine, required=True, refresh_s=0.05)
     try:
         assert await ring.lookup(secret) is not None

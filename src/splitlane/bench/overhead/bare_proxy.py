@@ -29,12 +29,7 @@ class BareProxy:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await loopback.read_body(receive)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k not in HOP_BY_HOP}
         assert self.session is not None
         url = self.upstream + scope["path"]

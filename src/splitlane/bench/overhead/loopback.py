@@ -14,6 +14,17 @@ import uvicorn
 App = Callable[[Any, Any, Any], Awaitable[None]]
 
 
+async def read_body(receive: Callable[[], Awaitable[Any]]) -> bytes:
+    """A request's whole body, from its ASGI messages."""
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
 def serve(app: App, lifespan: Literal["on", "off"]) -> NoReturn:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -69,12 +69,7 @@ class FastUpstream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await loopback.read_body(receive)
         if scope["method"] == "GET" and scope["path"].endswith("/models"):
             await self._json(send, 200, {"object": "list", "data": [{"id": "paced"}, {"id": "burst"}]})
             return
