@@ -2,7 +2,8 @@
 
 A stream is a sequence of content blocks, each opened by ``BlockStart``, filled by deltas and
 closed by ``BlockEnd``, with block indices 0, 1, 2, ... strictly in order and at most one block
-open at a time; then exactly one ``Finish``. Errors are raised from the stream as
+open at a time; then exactly one ``Finish``. ``Started`` (the upstream has begun its answer)
+and ``UsageUpdate`` may come before the first block. Errors are raised from the stream as
 ``SplitlaneError``; surfaces turn them into their own error events.
 """
 
@@ -29,6 +30,14 @@ class StopReason(StrEnum):
     CONTENT_FILTER = "content_filter"
     PAUSE_TURN = "pause_turn"
     CONTEXT_WINDOW = "context_window"
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The upstream has begun its answer (a Chat stream's first chunk, a Responses stream's
+    ``response.created``) before any content: the gateway opens the client's stream with it — its
+    headers and the surface's own opening events — instead of holding them back until the first
+    token, when they would sit on the time to first token."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,4 +89,4 @@ class Finish:
     engine: EngineStats | None = None  # the embedded engine's own statistics
 
 
-Event = BlockStart | TextDelta | ReasoningDelta | ToolArgsDelta | BlockEnd | UsageUpdate | Finish
+Event = Started | BlockStart | TextDelta | ReasoningDelta | ToolArgsDelta | BlockEnd | UsageUpdate | Finish

@@ -7,7 +7,7 @@ from typing import Any
 
 from splitlane.core.blocks import BlockWriter
 from splitlane.core.errors import UpstreamError, UpstreamProtocolError
-from splitlane.core.events import BlockKind, Event, StopReason
+from splitlane.core.events import BlockKind, Event, Started, StopReason
 from splitlane.core.ids import new_id
 from splitlane.core.usage import Usage
 from splitlane.upstream.http import parse_json
@@ -37,6 +37,7 @@ async def decode_stream(source: AsyncIterator[ServerSentEvent], upstream: str) -
     blocks = BlockWriter()
     finish_reason: str | None = None
     usage = Usage()
+    started = False
     async for sse in source:
         if sse.data.strip() == "[DONE]":
             break
@@ -49,6 +50,9 @@ async def decode_stream(source: AsyncIterator[ServerSentEvent], upstream: str) -
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
             raise UpstreamError(f"upstream '{upstream}' failed mid-stream: {message}")
+        if not started:  # usually the role chunk, which servers send before the first token
+            started = True
+            yield Started()
         if chunk.get("usage"):
             usage = decode_usage(chunk["usage"])
         for choice in chunk.get("choices") or []:

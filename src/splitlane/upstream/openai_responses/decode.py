@@ -13,7 +13,7 @@ from splitlane.core.errors import (
     UpstreamError,
     UpstreamProtocolError,
 )
-from splitlane.core.events import BlockKind, Event, StopReason
+from splitlane.core.events import BlockKind, Event, Started, StopReason
 from splitlane.core.usage import Usage
 from splitlane.upstream.http import parse_json
 from splitlane.upstream.openai_responses.encode import PROVIDER
@@ -40,6 +40,7 @@ class _State:
 
 async def decode_stream(source: AsyncIterator[ServerSentEvent], upstream: str) -> AsyncIterator[Event]:
     state = _State()
+    started = False
     async for sse in source:
         if not sse.data.strip() or sse.data.strip() == "[DONE]":
             continue
@@ -55,6 +56,9 @@ async def decode_stream(source: AsyncIterator[ServerSentEvent], upstream: str) -
                 raise _failure(upstream, (data.get("response") or {}).get("error") or {})
             case "error":
                 raise _failure(upstream, data)
+        if not started:  # response.created
+            started = True
+            yield Started()
         for event in _handle(state, kind, data):
             yield event
     raise UpstreamProtocolError(f"upstream '{upstream}' stream ended before response.completed")
