@@ -72,7 +72,7 @@ class ChatRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def with_model(self, model: str) -> ChatRequest:
-        return replace(self, model=model)
+        return self if model == self.model else replace(self, model=model)
 
     def split_system(self) -> tuple[str, tuple[Message, ...]]:
         """The leading system/developer messages joined as one prompt, and the rest."""
