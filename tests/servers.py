@@ -129,27 +129,27 @@ def _error(kind: str, status: int, message: str, headers: dict[str, str] | None 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _events(data: bytes) -> list[bytes]:
+def sse_events(data: bytes) -> list[bytes]:
     return [event + b"\n\n" for event in data.split(b"\n\n") if event.strip()]
 
 
 async def _stall_midstream(data: bytes) -> AsyncIterator[bytes]:
     """Two events, then silence (until the reader goes away)."""
-    for event in _events(data)[:2]:
+    for event in sse_events(data)[:2]:
         yield event
     await asyncio.sleep(3600)
 
 
 async def _truncated(data: bytes) -> AsyncIterator[bytes]:
     """The first half of the events, then a clean end of the body: no finish, no [DONE]."""
-    events = _events(data)
+    events = sse_events(data)
     for event in events[: len(events) // 2]:
         yield event
 
 
 async def _bad_json(data: bytes) -> AsyncIterator[bytes]:
     """The middle event's data is not JSON."""
-    events = _events(data)
+    events = sse_events(data)
     middle = len(events) // 2
     head, _, _ = events[middle].rpartition(b"data:")
     events[middle] = head + b'data: {"oops": \n\n'
@@ -159,7 +159,7 @@ async def _bad_json(data: bytes) -> AsyncIterator[bytes]:
 
 async def _pause(data: bytes) -> AsyncIterator[bytes]:
     """Two events, 0.6 s of silence, the rest."""
-    events = _events(data)
+    events = sse_events(data)
     for event in events[:2]:
         yield event
     await asyncio.sleep(0.6)

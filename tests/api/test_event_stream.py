@@ -19,7 +19,7 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from tests.conftest import gateway_with
-from tests.servers import FIXTURES, KIND_BY_PATH, serve
+from tests.servers import FIXTURES, KIND_BY_PATH, serve, sse_events
 
 GATE_S = 10.0  # the upstream gives up waiting after this; the client's read timeout is shorter
 
@@ -35,11 +35,7 @@ class GatedProvider:
 
     async def _stream(self, request: Request) -> StreamingResponse:
         await request.body()
-        events = [
-            e + b"\n\n"
-            for e in (FIXTURES / KIND_BY_PATH[request.url.path] / "text.sse").read_bytes().split(b"\n\n")
-            if e.strip()
-        ]
+        events = sse_events((FIXTURES / KIND_BY_PATH[request.url.path] / "text.sse").read_bytes())
         return StreamingResponse(self._gated(events), media_type="text/event-stream")
 
     async def _gated(self, events: list[bytes]) -> AsyncIterator[bytes]:
