@@ -18,4 +18,6 @@ def score(session_key: str, replica: str) -> int:
 
 def pick(session_key: str, replicas: Sequence[str]) -> int:
     """Index of the replica that serves this session."""
+    if len(replicas) == 1:
+        return 0  # no hash on every turn of the common single-replica upstream
     return max(range(len(replicas)), key=lambda i: score(session_key, replicas[i]))

@@ -55,6 +55,7 @@ class Planner:
         self.replicas = replicas
         self.sessions = SessionStore(config.max_sessions)
         self._cooldown_until: dict[str, float] = {}
+        self._targets: dict[tuple[str, int], Target] = {}  # (label, replica index): built once, config is fixed
 
     def aliases(self) -> list[str]:
         return sorted(self.config.models)
@@ -98,17 +99,18 @@ class Planner:
                 excluded.append(f"{label} (region {upstream.region or 'unset'})")
                 continue
             replicas = self.replicas[name]
-            replica = replicas[pick(session.key, [r.url for r in replicas])]
-            targets.append(
-                Target(
+            index = pick(session.key, [r.url for r in replicas]) if len(replicas) > 1 else 0
+            target = self._targets.get((label, index))
+            if target is None:
+                target = self._targets[label, index] = Target(
                     name,
-                    replica,
+                    replicas[index],
                     upstream_model,
                     upstream.first_byte_timeout,
                     upstream.idle_timeout_s,
                     upstream.total_timeout_s,
                 )
-            )
+            targets.append(target)
         if not targets:
             raise PermissionDenied(
                 f"data residency: model '{alias}' may only use upstreams in regions {sorted(allowed or [])}; "

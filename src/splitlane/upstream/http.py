@@ -1,11 +1,12 @@
-"""HTTP transport shared by the upstream kinds: pooled aiohttp sessions, SSE, error translation.
+"""HTTP transport shared by the upstream kinds: pooled connections, SSE, error translation.
 
-aiohttp rather than httpx on this path: measured with ``splitlane bench overhead``, a streamed
-request through httpx (httpcore + anyio + h11) cost the gateway about twice the CPU of the same
-request through aiohttp's C-accelerated client, per request and per chunk.
+The client is our own small HTTP/1.1 one (``upstream/http1.py``, httptools' parser): aiohttp,
+before it, spent ~0.36 ms of a loaded gateway's way in between the call and the request's bytes
+on the socket, and httpx before that about twice aiohttp's CPU per request and per chunk (both
+measured with ``splitlane bench overhead``).
 
-Lower-level exceptions (aiohttp, bad statuses) are translated into ``core.errors`` at one boundary,
-``translate_errors``, and re-raised ``from`` the original.
+Lower-level failures (connection, parsing, timeouts) are translated into ``core.errors`` at one
+boundary, ``translate_errors``, and re-raised ``from`` the original.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
-import aiohttp
 import orjson
 
 from splitlane.config import UpstreamConfig
@@ -31,6 +31,7 @@ from splitlane.core.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from splitlane.upstream.http1 import BadHeader, ConnectFailed, HttpError, Pool, Response
 from splitlane.upstream.sse import ServerSentEvent, SSEDecoder
 
 DRAIN_S = 1.0
@@ -40,43 +41,34 @@ _CONTEXT_MARKERS = ("context_length", "context length", "context window", "too m
 
 
 class HttpClient:
-    """One upstream's connection pool (an aiohttp session, opened on first use in the running loop)
-    with its base URL and timeouts: ``idle_timeout_s`` (+1 s) bounds the silence between two reads."""
+    """One upstream's connection pool (opened on first use, in the running loop) with its base URL
+    and timeouts: ``idle_timeout_s`` (+1 s) bounds the silence between two reads, except on
+    streams whose reader keeps its own idle clock (``paced``, api/pacing.py)."""
 
     def __init__(self, config: UpstreamConfig, base_url: str | None = None) -> None:
         self.base_url = (base_url if base_url is not None else config.base_url or "").rstrip("/")
-        self.timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=None,
-            sock_connect=config.connect_timeout_s,
-            # a backstop: the turn's own clock (api/pacing.py) ends a silent stream first, with a clearer error
-            sock_read=config.idle_timeout_s + READ_BACKSTOP_S,
-        )
-        # for streams whose reader keeps its own idle clock (api/pacing.py): aiohttp's read timeout
-        # re-arms a timer on every network read, ~4 % of the gateway's CPU on a paced stream
-        self.paced_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=config.connect_timeout_s)
+        self.connect_timeout_s = config.connect_timeout_s
+        # a backstop: the turn's own clock (api/pacing.py) ends a silent stream first, with a clearer error
+        self.read_timeout_s = config.idle_timeout_s + READ_BACKSTOP_S
         self.limit = config.max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: Pool | None = None
 
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.limit, limit_per_host=0, keepalive_timeout=KEEPALIVE_S)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
-        return self._session
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
+    def pool(self) -> Pool:
+        if self._pool is None:
+            try:
+                self._pool = Pool(self.base_url, self.limit, self.connect_timeout_s, KEEPALIVE_S)
+            except ValueError as exc:
+                raise ConnectFailed(f"invalid base_url: {exc}") from exc
+        return self._pool
 
     def connections_in_use(self) -> int:
         """Connections lent out of the pool now (requests in progress); a leak shows up here."""
-        if self._session is None or self._session.closed:
-            return 0
-        return len(getattr(self._session.connector, "_acquired", ()))  # aiohttp has no public count
+        return self._pool.in_use if self._pool is not None else 0
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
 
 
 def make_client(config: UpstreamConfig) -> HttpClient:
@@ -89,11 +81,13 @@ def translate_errors(upstream: str) -> Iterator[None]:
         yield
     except SplitlaneError:
         raise
-    except TimeoutError as exc:  # aiohttp's connect and read timeouts are TimeoutErrors
-        raise UpstreamTimeout(f"upstream '{upstream}' timed out ({type(exc).__name__})") from exc
-    except (aiohttp.ClientConnectorError, aiohttp.InvalidURL) as exc:
+    except TimeoutError as exc:  # connect and read timeouts
+        raise UpstreamTimeout(f"upstream '{upstream}' timed out ({exc or type(exc).__name__})") from exc
+    except ConnectFailed as exc:
         raise UpstreamUnavailable(f"cannot connect to upstream '{upstream}': {exc}") from exc
-    except (aiohttp.ClientError, OSError) as exc:
+    except BadHeader as exc:
+        raise InvalidRequest(f"cannot forward to upstream '{upstream}': {exc}") from exc
+    except (HttpError, OSError) as exc:
         raise UpstreamProtocolError(f"upstream '{upstream}' connection failed: {exc or type(exc).__name__}") from exc
 
 
@@ -151,13 +145,14 @@ async def post_sse(
     goes back to the pool when the stream was read to its end, and is closed otherwise.
 
     ``paced``: the reader bounds the silence between events itself (a turn's ``Pacer``), so
-    aiohttp's per-read timeout is left off."""
+    no read timeout is kept here."""
     with translate_errors(upstream):
-        response = await client.session().post(
-            client.url(path),
-            data=orjson.dumps(body),
-            headers={**headers, "accept": "text/event-stream", "content-type": "application/json"},
-            timeout=client.paced_timeout if paced else client.timeout,
+        response = await client.pool().request(
+            "POST",
+            path,
+            {**headers, "accept": "text/event-stream", "content-type": "application/json"},
+            orjson.dumps(body),
+            None if paced else client.read_timeout_s,
         )
         try:
             if response.status >= 400:
@@ -175,10 +170,10 @@ async def post_sse(
             response.release()
 
 
-async def _events(response: aiohttp.ClientResponse, upstream: str) -> AsyncIterator[ServerSentEvent]:
+async def _events(response: Response, upstream: str) -> AsyncIterator[ServerSentEvent]:
     decoder = SSEDecoder()
     with translate_errors(upstream):
-        async for chunk in response.content.iter_any():
+        async for chunk in response.chunks():
             for event in decoder.feed(chunk):
                 yield event
 
@@ -197,13 +192,16 @@ async def post_json(
     client: HttpClient, upstream: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
 ) -> Any:
     with translate_errors(upstream):
-        async with client.session().post(
-            client.url(path), data=orjson.dumps(body), headers={**headers, "content-type": "application/json"}
-        ) as response:
+        response = await client.pool().request(
+            "POST", path, {**headers, "content-type": "application/json"}, orjson.dumps(body), client.read_timeout_s
+        )
+        try:
             raw = await response.read()
-            if response.status >= 400:
-                raise error_from_status(upstream, response.status, raw, response.headers)
-            return parse_json(raw, upstream)
+        finally:
+            response.release()
+        if response.status >= 400:
+            raise error_from_status(upstream, response.status, raw, response.headers)
+        return parse_json(raw, upstream)
 
 
 def parse_json(data: str | bytes, upstream: str) -> Any:

@@ -1,0 +1,277 @@
+"""The upstream hop's HTTP/1.1 client against a scripted server on loopback: what goes on the
+wire, the three ways a body ends, keep-alive reuse and its limits, and every way it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvloop
+
+from splitlane.upstream.http1 import BadHeader, ConnectFailed, ConnectionLost, Pool, ReadTimeout
+
+
+def on_both_loops(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """Run on asyncio's own loop and on uvloop (the gateway's): their transports differ."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(test())
+        uvloop.run(test())
+
+    return run
+
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
+
+
+@dataclass
+class Server:
+    url: str
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)  # a client connection ended
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    return head + await reader.readexactly(length)
+
+
+@asynccontextmanager
+async def scripted(script: Script) -> AsyncIterator[Server]:
+    """A server that runs ``script(reader, writer, n)`` for its n-th connection (from 1)."""
+    server = Server("")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server.connections += 1
+        try:
+            await script(reader, writer, server.connections)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            server.closed.set()
+
+    listener = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    server.url = f"http://127.0.0.1:{port}/v1"
+    async with listener:
+        yield server
+
+
+def keep_serving(body: bytes = b'{"ok":true}') -> Script:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+
+    return script
+
+
+@on_both_loops
+async def test_one_write_carries_the_request_and_the_connection_is_kept() -> None:
+    seen: list[bytes] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            seen.append(await read_request(reader))
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        for _ in range(3):
+            response = await pool.request("POST", "/chat/completions", {"authorization": "Bearer k"}, b'{"a":1}')
+            assert (response.status, response.headers["content-type"]) == (200, "application/json")
+            assert await response.read() == b"{}"
+            response.release()
+        await pool.aclose()
+    port = server.url.split(":")[2].split("/")[0]
+    assert (
+        seen[0]
+        == (
+            f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Encoding: identity\r\n"
+            'authorization: Bearer k\r\nContent-Length: 7\r\n\r\n{"a":1}'
+        ).encode()
+    )
+    assert server.connections == 1  # kept alive and reused
+
+
+@on_both_loops
+async def test_chunked_body_arrives_as_it_is_sent() -> None:
+    gate = asyncio.Event()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(b"6\r\ndata: \r\n")
+        await writer.drain()
+        await gate.wait()  # the client must have the first chunk before the second exists
+        writer.write(b"3\r\n1\n\n\r\n0\r\n\r\n")
+        await writer.drain()
+        await read_request(reader)  # the connection is reused for another request
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        response = await pool.request("POST", "/x", {}, b"{}")
+        chunks = response.chunks()
+        assert await asyncio.wait_for(anext(chunks), 5) == b"data: "
+        gate.set()
+        assert [c async for c in chunks] == [b"1\n\n"]
+        assert response.complete
+        response.release()
+        assert pool.in_use == 0
+        await pool.aclose()
+
+
+@on_both_loops
+async def test_a_body_without_length_ends_with_the_connection() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
+        await writer.drain()
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        for _ in range(2):
+            response = await pool.request("POST", "/x", {}, b"{}")
+            assert await response.read() == b"all of it"
+            response.release()
+        await pool.aclose()
+    assert server.connections == 2  # "Connection: close" is never reused
+
+
+@on_both_loops
+async def test_a_kept_alive_connection_the_upstream_closed_is_replaced_once() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        if n == 1:  # the first connection takes the next request and closes without a word, as a
+            await read_request(reader)  # server does whose keep-alive ran out as the request came
+        else:
+            await read_request(reader)
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        for _ in range(2):
+            response = await pool.request("POST", "/x", {}, b"{}")
+            assert await response.read() == b"ok"
+            response.release()
+        await pool.aclose()
+    assert server.connections == 2  # the second request went out again, on a new connection
+
+
+@on_both_loops
+async def test_a_fresh_connection_that_is_closed_unanswered_is_an_error() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)  # and close: not retried, the request may have been acted on
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        with pytest.raises(ConnectionLost):
+            await pool.request("POST", "/x", {}, b"{}")
+        assert pool.in_use == 0
+        await pool.aclose()
+    assert server.connections == 1
+
+
+@on_both_loops
+async def test_a_connection_lost_mid_body_is_an_error_not_an_end() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        await writer.drain()
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        response = await pool.request("POST", "/x", {}, b"{}")
+        with pytest.raises(ConnectionLost):
+            await asyncio.wait_for(response.read(), 5)
+        response.release()
+        assert pool.in_use == 0
+        await pool.aclose()
+
+
+@on_both_loops
+async def test_a_response_released_before_its_end_closes_its_connection() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n")
+        await writer.drain()
+        await reader.read()  # until the client closes
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        response = await pool.request("POST", "/x", {}, b"{}")
+        assert await anext(response.chunks()) == b"a"
+        response.release()
+        await asyncio.wait_for(server.closed.wait(), 5)  # the server saw the close: no half-read reuse
+        assert pool.in_use == 0
+        await pool.aclose()
+
+
+@on_both_loops
+async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    async with scripted(keep_serving()) as server:
+        pool = Pool(server.url)
+        with pytest.raises(BadHeader):
+            await pool.request("POST", "/x", {"x-evil": "a\r\nHost: elsewhere"}, b"{}")
+        await pool.aclose()
+    assert server.connections == 0
+
+
+@on_both_loops
+async def test_connect_failures_and_read_timeouts() -> None:
+    listener = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    listener.close()
+    await listener.wait_closed()
+    pool = Pool(f"http://127.0.0.1:{port}")
+    with pytest.raises(ConnectFailed):
+        await pool.request("POST", "/x", {}, b"{}")
+    assert pool.in_use == 0
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    async with scripted(silent) as server:
+        pool = Pool(server.url)
+        with pytest.raises(ReadTimeout):
+            await pool.request("POST", "/x", {}, b"{}", read_timeout_s=0.2)
+        assert pool.in_use == 0
+        await pool.aclose()
+
+
+@on_both_loops
+async def test_the_pool_limit_makes_requests_wait_for_a_connection() -> None:
+    async with scripted(keep_serving()) as server:
+        pool = Pool(server.url, limit=1)
+        first = await pool.request("POST", "/x", {}, b"{}")
+        second = asyncio.ensure_future(pool.request("POST", "/x", {}, b"{}"))
+        await asyncio.sleep(0.1)
+        assert not second.done()  # waiting for the one connection
+        await first.read()
+        first.release()
+        response = await asyncio.wait_for(second, 5)
+        assert await response.read() == b'{"ok":true}'
+        response.release()
+        await pool.aclose()
+    assert server.connections == 1
+
+
+def test_only_http_urls_make_a_pool() -> None:
+    with pytest.raises(ValueError, match="http"):
+        Pool("ftp://example.com")
