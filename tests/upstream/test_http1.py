@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -275,3 +278,85 @@ async def test_the_pool_limit_makes_requests_wait_for_a_connection() -> None:
 def test_only_http_urls_make_a_pool() -> None:
     with pytest.raises(ValueError, match="http"):
         Pool("ftp://example.com")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed (Debian: apt-get install openssl)")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_upstreams_are_verified_and_spoken_to(certificate: tuple[str, str]) -> None:
+    cert, key = certificate
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+
+    async def scenario() -> None:
+        listener = await asyncio.start_server(lambda r, w: keep_serving()(r, w, 1), "127.0.0.1", 0, ssl=served)
+        port = listener.sockets[0].getsockname()[1]
+        async with listener:
+            trusted = Pool(f"https://127.0.0.1:{port}/v1", ssl_context=ssl.create_default_context(cafile=cert))
+            response = await trusted.request("POST", "/x", {}, b"{}")
+            assert await response.read() == b'{"ok":true}'
+            response.release()
+            await trusted.aclose()
+            untrusted = Pool(f"https://127.0.0.1:{port}/v1")  # the system's CAs: a self-signed server is refused
+            with pytest.raises(ConnectFailed, match="CERTIFICATE_VERIFY_FAILED"):
+                await untrusted.request("POST", "/x", {}, b"{}")
+            await untrusted.aclose()
+
+    asyncio.run(scenario())
+    uvloop.run(scenario())
+
+
+@on_both_loops
+async def test_a_reader_that_falls_behind_pauses_the_upstream() -> None:
+    """The client stops reading the socket once a few MiB wait unread: the upstream's writes block
+    (instead of the gateway buffering a whole answer in memory), and resume as it is read."""
+    size = 32 * 2**20
+    sent_all = asyncio.Event()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        block = b"x" * 2**20
+        for _ in range(size // len(block)):
+            writer.write(block)
+            await writer.drain()
+        sent_all.set()
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        response = await pool.request("POST", "/x", {}, b"{}")
+        await asyncio.sleep(0.5)
+        assert not sent_all.is_set()  # held back: nothing read yet
+        assert len(await response.read()) == size
+        assert sent_all.is_set()
+        response.release()
+        await pool.aclose()

@@ -296,7 +296,10 @@ class Pool:
         limit: int = 100,
         connect_timeout_s: float | None = None,
         keepalive_s: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """``ssl_context`` for https origins: the system's trusted CAs by default (``SSL_CERT_FILE``
+        and ``SSL_CERT_DIR`` are honoured)."""
         self.origin = Origin.parse(base_url)
         self.limit = limit
         self.connect_timeout_s = connect_timeout_s
@@ -304,7 +307,9 @@ class Pool:
         self._idle: list[_Connection] = []
         self._all: set[_Connection] = set()
         self._slots = asyncio.Semaphore(limit) if limit > 0 else None
-        self._ssl: ssl.SSLContext | None = ssl.create_default_context() if self.origin.scheme == "https" else None
+        self._ssl: ssl.SSLContext | None = None
+        if self.origin.scheme == "https":
+            self._ssl = ssl_context or ssl.create_default_context()
         self._head = f"Host: {self.origin.host_header}\r\nAccept-Encoding: identity\r\n"
         self._closed = False
 
