@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 import httptools
 
 PAUSE_AT = 4 * 2**20  # bytes of body buffered, unread, before the socket is paused
-RESUME_AT = 2**20
 
 
 class HttpError(Exception):
@@ -150,14 +149,17 @@ class Response:
             await self._wait()
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body, as it arrives (one item per network read)."""
+        """The body as it arrives: each item is all that arrived since the last one (under load,
+        several network reads in one item: one wake-up and one parse for all of them)."""
         while True:
-            while self._chunks:
-                data = self._chunks.popleft()
-                self._buffered -= len(data)
-                if self._buffered < RESUME_AT:
-                    self._connection.resume()
+            chunks = self._chunks
+            if chunks:
+                data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+                chunks.clear()
+                self._buffered = 0
+                self._connection.resume()
                 yield data
+                continue
             if self._complete:
                 return
             if self._error is not None:
