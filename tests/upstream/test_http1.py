@@ -139,6 +139,23 @@ async def test_chunked_body_arrives_as_it_is_sent() -> None:
 
 
 @on_both_loops
+async def test_an_informational_answer_is_passed_over() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+        writer.write(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 4\r\n\r\nslow")
+        await writer.drain()
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        response = await pool.request("POST", "/x", {}, b"{}")
+        assert (response.status, response.headers) == (429, {"retry-after": "3", "content-length": "4"})
+        assert await response.read() == b"slow"
+        response.release()
+        await pool.aclose()
+
+
+@on_both_loops
 async def test_a_body_without_length_ends_with_the_connection() -> None:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
         await read_request(reader)

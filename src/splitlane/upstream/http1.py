@@ -195,6 +195,7 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         self._name = b""
         self._to_close = False  # no length and not chunked: the body ends when the connection does
+        self._informational = False  # inside a 1xx answer
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -238,7 +239,12 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         response = self.response
         assert response is not None
-        response.status = self.parser.get_status_code()
+        status = self.parser.get_status_code()
+        if status < 200:  # an informational answer (103 Early Hints): the real one follows
+            self._informational = True
+            response.headers = {}
+            return
+        response.status = status
         self.keep_alive = self.parser.should_keep_alive()
         headers = response.headers
         self._to_close = "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "")
@@ -252,6 +258,9 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         response = self.response
         assert response is not None
+        if self._informational:
+            self._informational = False
+            return
         response._complete = True
         response._wake()
 
