@@ -95,7 +95,8 @@ async def test_one_write_carries_the_request_and_the_connection_is_kept() -> Non
     async with scripted(script) as server:
         pool = Pool(server.url)
         for _ in range(3):
-            response = await pool.request("POST", "/chat/completions", {"authorization": "Bearer k"}, b'{"a":1}')
+            headers = {"authorization": "Bearer k", "Accept-Encoding": "gzip", "content-length": "1"}
+            response = await pool.request("POST", "/chat/completions", headers, b'{"a":1}')
             assert (response.status, response.headers["content-type"]) == (200, "application/json")
             assert await response.read() == b"{}"
             response.release()

@@ -82,12 +82,17 @@ class Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+# framing the pool writes itself: a caller's own would contradict it (or ask for a compressed body)
+OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding"})
+
+
 def _header_lines(headers: Mapping[str, str]) -> str:
     lines = []
     for name, value in headers.items():
         if "\r" in name or "\n" in name or ":" in name or "\r" in value or "\n" in value:
             raise BadHeader(f"header {name!r} has a line break or colon in it")  # no header injection
-        lines.append(f"{name}: {value}\r\n")
+        if name.lower() not in OWN_HEADERS:
+            lines.append(f"{name}: {value}\r\n")
     return "".join(lines)
 
 
@@ -275,10 +280,13 @@ class _Connection(asyncio.Protocol):
             self._paused = False
             self.transport.resume_reading()
 
-    def send(self, request: bytes, response: Response) -> None:
+    def send(self, head: bytes, body: bytes, response: Response) -> None:
         assert self.transport is not None
         self.response = response
-        self.transport.write(request)
+        if body:
+            self.transport.writelines((head, body))  # no copy of a large body into one buffer
+        else:
+            self.transport.write(head)
 
     def finished(self, response: Response, reusable: bool) -> None:
         if response is not self.response:
@@ -349,7 +357,7 @@ class Pool:
             for attempt in (1, 2):
                 connection = self._reuse() or await self._connect()
                 response = Response(connection, read_timeout_s)
-                connection.send(head + body if body else head, response)
+                connection.send(head, body, response)
                 try:
                     await response.start()
                 except ConnectionLost:
