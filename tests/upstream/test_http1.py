@@ -157,6 +157,31 @@ async def test_an_informational_answer_is_passed_over() -> None:
 
 
 @on_both_loops
+async def test_bytes_after_the_answer_end_the_connection() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b"HTTP/1.1 500 Oops\r\nContent-Length: 5\r\n\r\nstale")  # nobody asked for it
+            await writer.drain()
+
+    async with scripted(script) as server:
+        pool = Pool(server.url)
+        first = await pool.request("POST", "/x", {}, b"{}")
+        assert await first.read() == b"ok"
+        await asyncio.sleep(0.2)  # the stray answer arrives before the response is released
+        assert first.status == 200  # and changes nothing of it
+        first.release()
+        second = await pool.request("POST", "/x", {}, b"{}")
+        assert await second.read() == b"ok"  # not the stray "stale": a new connection
+        second.release()
+        await pool.aclose()
+    assert server.connections == 2
+
+
+@on_both_loops
 async def test_a_body_without_length_ends_with_the_connection() -> None:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
         await read_request(reader)

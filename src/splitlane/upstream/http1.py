@@ -198,7 +198,6 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.used = False  # has served a request before this one
         self._paused = False
-        self._name = b""
         self._to_close = False  # no length and not chunked: the body ends when the connection does
         self._informational = False  # inside a 1xx answer
 
@@ -208,7 +207,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         response = self.response
-        if response is None:  # bytes nobody asked for: the connection can't be trusted any more
+        if response is None or response._complete:  # bytes nobody asked for: the connection can't be trusted
             self.close()
             return
         response.received_any = True
