@@ -41,6 +41,11 @@ model = "upstream-model-name"   # the name sent upstream
         ('[upstreams.x]\nkind = "openai_chat"', "needs base_url"),
         ('[upstreams.x]\nkind = "carrier_pigeon"\nbase_url = "http://x"', "upstreams.x.kind"),
         ("listen = [1, 2", "cannot read config"),
+        (
+            '[upstreams.x]\nkind = "openai_chat"\nbase_url = "http://x"\nheaders = {x-a = "1\\r\\nHost: y"}',
+            "a line break",
+        ),
+        ('[upstreams.x]\nkind = "openai_chat"\nbase_url = "http://x"\nheaders = {x-a = "✓"}', "not Latin-1"),
     ],
 )
 def test_bad_configs_say_which_key(tmp_path: Path, text: str, says: str) -> None:

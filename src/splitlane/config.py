@@ -70,6 +70,17 @@ class UpstreamConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _sendable_headers(self) -> UpstreamConfig:
+        for name, value in self.headers.items():
+            if not name or any(c in name for c in ":\r\n") or any(c in value for c in "\r\n"):
+                raise ValueError(f"headers: {name!r} cannot be sent (an empty name, a colon or a line break)")
+            try:
+                f"{name}{value}".encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(f"headers: {name!r} is not Latin-1 text, as HTTP headers must be") from None
+        return self
+
+    @model_validator(mode="after")
     def _needs_base_url(self) -> UpstreamConfig:
         if self.kind not in ("local", "sim") and not (self.base_url or self.replicas):
             raise ValueError(f"an upstream of kind '{self.kind}' needs base_url or replicas")

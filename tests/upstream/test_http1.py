@@ -274,6 +274,8 @@ async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -
         pool = Pool(server.url)
         with pytest.raises(BadHeader):
             await pool.request("POST", "/x", {"x-evil": "a\r\nHost: elsewhere"}, b"{}")
+        with pytest.raises(BadHeader, match="Latin-1"):
+            await pool.request("POST", "/x", {"x-name": "Zoë ✓"}, b"{}")
         await pool.aclose()
     assert server.connections == 0
 

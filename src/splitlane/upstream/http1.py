@@ -5,8 +5,8 @@ Why not aiohttp, which this replaced: on the gateway's way in, timestamps at 64 
 streams (``splitlane bench overhead``) put ~0.36 ms between calling ``ClientSession.post`` and the
 request's bytes reaching the socket — ~0.1 ms building the request (URL, cookies, headers,
 tracing), and on Python < 3.12 the body written by a task of its own that waits behind every
-other ready callback on a loaded loop. Here a request is one ``transport.write`` of bytes built
-with one join, and each body chunk goes from ``data_received`` to the reader without a stream
+other ready callback on a loaded loop. Here a request goes out at once, its head and body in one
+``writelines``, and each body read goes from ``data_received`` to the reader without a stream
 buffer in between. What an upstream hop needs and nothing more: POST/GET with a bytes body,
 Content-Length or chunked or read-to-close answers, TLS, keep-alive with a pool limit, idle
 connections closed after ``keepalive_s``, a connect timeout and an optional timeout per read;
@@ -346,10 +346,13 @@ class Pool:
     ) -> Response:
         """Send the request and wait for the answer's status and headers; the caller reads the body
         and must ``release()`` the response (``finally``)."""
-        head = (
-            f"{method} {self.origin.base_path}{path} HTTP/1.1\r\n{self._head}"
-            f"{_header_lines(headers)}Content-Length: {len(body)}\r\n\r\n"
-        ).encode("latin-1")
+        try:
+            head = (
+                f"{method} {self.origin.base_path}{path} HTTP/1.1\r\n{self._head}"
+                f"{_header_lines(headers)}Content-Length: {len(body)}\r\n\r\n"
+            ).encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise BadHeader(f"a header is not Latin-1 text: {exc.object[exc.start : exc.end]!r}") from None
         if self._slots is not None:
             await self._slots.acquire()
         try:
