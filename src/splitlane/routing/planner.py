@@ -99,7 +99,7 @@ class Planner:
                 excluded.append(f"{label} (region {upstream.region or 'unset'})")
                 continue
             replicas = self.replicas[name]
-            index = pick(session.key, [r.url for r in replicas]) if len(replicas) > 1 else 0
+            index = pick(session.key, [r.url for r in replicas])
             target = self._targets.get((label, index))
             if target is None:
                 target = self._targets[label, index] = Target(

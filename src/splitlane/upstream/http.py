@@ -1,6 +1,6 @@
 """HTTP transport shared by the upstream kinds: pooled connections, SSE, error translation.
 
-The client is our own small HTTP/1.1 one (``upstream/http1.py``, httptools' parser): aiohttp,
+The client is our own small HTTP/1.1 one (``upstream/pool.py`` and ``connection.py``, httptools' parser): aiohttp,
 before it, spent ~0.36 ms of a loaded gateway's way in between the call and the request's bytes
 on the socket, and httpx before that about twice aiohttp's CPU per request and per chunk (both
 measured with ``splitlane bench overhead``).
@@ -31,7 +31,8 @@ from splitlane.core.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from splitlane.upstream.http1 import BadHeader, ConnectFailed, HttpError, Pool, Response
+from splitlane.upstream.connection import BadHeader, ConnectFailed, HttpError, Response
+from splitlane.upstream.pool import Pool
 from splitlane.upstream.sse import ServerSentEvent, SSEDecoder
 
 DRAIN_S = 1.0

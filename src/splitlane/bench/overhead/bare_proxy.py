@@ -15,7 +15,7 @@ import argparse
 from starlette.types import Receive, Scope, Send
 
 from splitlane.bench.overhead import loopback
-from splitlane.upstream.http1 import Pool
+from splitlane.upstream.pool import Pool
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"host"})
 

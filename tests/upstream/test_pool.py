@@ -16,16 +16,17 @@ from typing import Any
 import pytest
 import uvloop
 
-from splitlane.upstream.http1 import BadHeader, ConnectFailed, ConnectionLost, Pool, ReadTimeout
+from splitlane.upstream.connection import BadHeader, ConnectFailed, ConnectionLost, ReadTimeout
+from splitlane.upstream.pool import Pool
 
 
-def on_both_loops(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+def on_both_loops(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     """Run on asyncio's own loop and on uvloop (the gateway's): their transports differ."""
 
     @functools.wraps(test)
-    def run() -> None:
-        asyncio.run(test())
-        uvloop.run(test())
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+        uvloop.run(test(*args, **kwargs))
 
     return run
 
@@ -37,7 +38,6 @@ Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[N
 class Server:
     url: str
     connections: int = 0
-    requests: list[bytes] = field(default_factory=list)
     closed: asyncio.Event = field(default_factory=asyncio.Event)  # a client connection ended
 
 
@@ -70,6 +70,29 @@ async def scripted(script: Script) -> AsyncIterator[Server]:
     server.url = f"http://127.0.0.1:{port}/v1"
     async with listener:
         yield server
+
+
+def answering(answer: bytes, then_one_more: bool = False) -> Script:
+    """Each connection reads a request and sends ``answer`` (then, with ``then_one_more``, takes
+    the next request unanswered), and closes."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        if then_one_more:
+            await read_request(reader)
+
+    return script
+
+
+async def fetch(pool: Pool) -> bytes:
+    """One request's whole answer, its connection given back."""
+    response = await pool.request("POST", "/x", {}, b"{}")
+    try:
+        return await response.read()
+    finally:
+        response.release()
 
 
 def keep_serving(body: bytes = b'{"ok":true}') -> Script:
@@ -141,13 +164,9 @@ async def test_chunked_body_arrives_as_it_is_sent() -> None:
 
 @on_both_loops
 async def test_an_informational_answer_is_passed_over() -> None:
-    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
-        writer.write(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 4\r\n\r\nslow")
-        await writer.drain()
-
-    async with scripted(script) as server:
+    early = b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+    slow = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 4\r\n\r\nslow"
+    async with scripted(answering(early + slow)) as server:
         pool = Pool(server.url)
         response = await pool.request("POST", "/x", {}, b"{}")
         assert (response.status, response.headers) == (429, {"retry-after": "3", "content-length": "4"})
@@ -174,49 +193,31 @@ async def test_bytes_after_the_answer_end_the_connection() -> None:
         await asyncio.sleep(0.2)  # the stray answer arrives before the response is released
         assert first.status == 200  # and changes nothing of it
         first.release()
-        second = await pool.request("POST", "/x", {}, b"{}")
-        assert await second.read() == b"ok"  # not the stray "stale": a new connection
-        second.release()
+        assert await fetch(pool) == b"ok"  # not the stray "stale": a new connection
         await pool.aclose()
     assert server.connections == 2
 
 
+@pytest.mark.parametrize(
+    ("answer", "then_one_more", "body"),
+    [
+        # a body without a length ends with the connection, and "Connection: close" is never reused
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", False, b"all of it"),
+        # a kept-alive connection takes the next request and closes without a word (a server whose
+        # keep-alive ran out as the request came): the request goes out again, once, on a new one
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", True, b"ok"),
+    ],
+    ids=["read-to-close", "stale-keep-alive-retried"],
+)
 @on_both_loops
-async def test_a_body_without_length_ends_with_the_connection() -> None:
-    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
-        await writer.drain()
-
-    async with scripted(script) as server:
+async def test_each_of_two_requests_gets_its_answer_on_a_connection_of_its_own(
+    answer: bytes, then_one_more: bool, body: bytes
+) -> None:
+    async with scripted(answering(answer, then_one_more)) as server:
         pool = Pool(server.url)
-        for _ in range(2):
-            response = await pool.request("POST", "/x", {}, b"{}")
-            assert await response.read() == b"all of it"
-            response.release()
+        assert [await fetch(pool), await fetch(pool)] == [body, body]
         await pool.aclose()
-    assert server.connections == 2  # "Connection: close" is never reused
-
-
-@on_both_loops
-async def test_a_kept_alive_connection_the_upstream_closed_is_replaced_once() -> None:
-    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        await writer.drain()
-        if n == 1:  # the first connection takes the next request and closes without a word, as a
-            await read_request(reader)  # server does whose keep-alive ran out as the request came
-        else:
-            await read_request(reader)
-
-    async with scripted(script) as server:
-        pool = Pool(server.url)
-        for _ in range(2):
-            response = await pool.request("POST", "/x", {}, b"{}")
-            assert await response.read() == b"ok"
-            response.release()
-        await pool.aclose()
-    assert server.connections == 2  # the second request went out again, on a new connection
+    assert server.connections == 2
 
 
 @on_both_loops
@@ -235,12 +236,7 @@ async def test_a_fresh_connection_that_is_closed_unanswered_is_an_error() -> Non
 
 @on_both_loops
 async def test_a_connection_lost_mid_body_is_an_error_not_an_end() -> None:
-    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-        await writer.drain()
-
-    async with scripted(script) as server:
+    async with scripted(answering(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")) as server:
         pool = Pool(server.url)
         response = await pool.request("POST", "/x", {}, b"{}")
         with pytest.raises(ConnectionLost):
@@ -367,9 +363,7 @@ def test_https_upstreams_are_verified_and_spoken_to(certificate: tuple[str, str]
         port = listener.sockets[0].getsockname()[1]
         async with listener:
             trusted = Pool(f"https://127.0.0.1:{port}/v1", ssl_context=ssl.create_default_context(cafile=cert))
-            response = await trusted.request("POST", "/x", {}, b"{}")
-            assert await response.read() == b'{"ok":true}'
-            response.release()
+            assert await fetch(trusted) == b'{"ok":true}'
             await trusted.aclose()
             untrusted = Pool(f"https://127.0.0.1:{port}/v1")  # the system's CAs: a self-signed server is refused
             with pytest.raises(ConnectFailed, match="CERTIFICATE_VERIFY_FAILED"):
