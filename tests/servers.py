@@ -78,12 +78,10 @@ class FakeProvider:
         if scenario == "drop":
             text = (FIXTURES / kind / "text.sse").read_bytes()
             return StreamingResponse(_dropping(text), media_type="text/event-stream")
-        if scenario == "agent" and kind == "openai_chat":
-            return StreamingResponse(_chunks(agent_turn(recorded.body)), media_type="text/event-stream")
-        if scenario == "agent_plan" and kind == "openai_chat":
-            return StreamingResponse(
-                _chunks(chat_stream([{"content": AGENT_PLAN}], "stop")), media_type="text/event-stream"
-            )
+        if scenario == "agent":
+            return StreamingResponse(_chunks(agent_turn(kind, recorded.body)), media_type="text/event-stream")
+        if scenario == "agent_plan":
+            return StreamingResponse(_chunks(agent_plan(kind)), media_type="text/event-stream")
         if scenario == "slow":
             return StreamingResponse(self._slow(request), media_type="text/event-stream")
         if scenario in FAULTS:
@@ -204,7 +202,7 @@ AGENT_PLAN = f"Plan: 1. write {AGENT_FILE} with printf. 2. check it."
 
 def _shell_call(tools: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     """A call that creates AGENT_FILE, for whichever shell or write tool the agent offers."""
-    names = {(t.get("function") or {}).get("name"): t for t in tools}
+    names = {(t.get("function") or {}).get("name") or t.get("name"): t for t in tools}
     command = f"printf '{AGENT_CONTENT}' > {AGENT_FILE}"
     if "exec_command" in names:  # Codex
         return "exec_command", {"cmd": command}
@@ -212,6 +210,26 @@ def _shell_call(tools: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         if name in names:
             return name, {"command": command}
     raise ValueError(f"no shell tool among {sorted(n for n in names if n)}")
+
+
+def _substituted(data: bytes, strings: dict[str, str]) -> bytes:
+    """A fixture stream with string values replaced (each event's JSON parsed, edited, written
+    again), so scripted turns keep the provider's exact event shapes."""
+
+    def edit(value: Any) -> Any:
+        if isinstance(value, str):
+            return strings.get(value, value)
+        if isinstance(value, list):
+            return [edit(v) for v in value]
+        if isinstance(value, dict):
+            return {k: edit(v) for k, v in value.items()}
+        return value
+
+    out: list[bytes] = []
+    for event in sse_events(data):
+        head, _, payload = event.strip().rpartition(b"data: ")
+        out.append(head + b"data: " + orjson.dumps(edit(orjson.loads(payload))) + b"\n\n")
+    return b"".join(out)
 
 
 def chat_stream(deltas: list[dict[str, Any]], finish: str, prompt_tokens: int = 100) -> bytes:
@@ -245,10 +263,18 @@ def chat_stream(deltas: list[dict[str, Any]], finish: str, prompt_tokens: int = 
     return b"".join(b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
 
 
-def agent_turn(body: dict[str, Any]) -> bytes:
+def agent_turn(kind: str, body: dict[str, Any]) -> bytes:
     """A new instruction: call a tool that writes AGENT_FILE. A tool result: a final message."""
-    messages = body.get("messages") or [{}]
-    if messages[-1].get("role") == "tool" or not body.get("tools"):
+    final = _answers_a_tool(kind, body) or not body.get("tools")
+    if kind != "openai_chat":
+        if final:
+            strings = {"It is sunny": AGENT_FINAL, " in Paris.": "", "It is sunny in Paris.": AGENT_FINAL}
+            return _substituted((FIXTURES / kind / "tool_final.sse").read_bytes(), strings)
+        name, arguments = _shell_call(body["tools"])
+        encoded = orjson.dumps(arguments).decode()
+        strings = {"get_weather": name, '{"city"': encoded, ': "Paris"}': "", '{"city": "Paris"}': encoded}
+        return _substituted((FIXTURES / kind / "tool.sse").read_bytes(), strings)
+    if final:
         return chat_stream([{"content": AGENT_FINAL}], "stop")
     name, arguments = _shell_call(body["tools"])
     call = {"index": 0, "id": "call_agent1", "type": "function", "function": {"name": name, "arguments": ""}}
@@ -259,3 +285,23 @@ def agent_turn(body: dict[str, Any]) -> bytes:
         ],
         "tool_calls",
     )
+
+
+def _answers_a_tool(kind: str, body: dict[str, Any]) -> bool:
+    """Whether the request's last message is a tool result (the agent ran the call)."""
+    if kind == "openai_chat":
+        return bool(body.get("messages")) and body["messages"][-1].get("role") == "tool"
+    if kind == "openai_responses":
+        items = body.get("input") or [{}]
+        return isinstance(items, list) and items[-1].get("type") == "function_call_output"
+    last = (body.get("messages") or [{}])[-1]
+    content = last.get("content")
+    return isinstance(content, list) and any(b.get("type") == "tool_result" for b in content)
+
+
+def agent_plan(kind: str) -> bytes:
+    """A planning turn's answer: AGENT_PLAN as text."""
+    if kind == "openai_chat":
+        return chat_stream([{"content": AGENT_PLAN}], "stop")
+    strings = {"Hello": AGENT_PLAN, " from the": "", " fake upstream.": "", "Hello from the fake upstream.": AGENT_PLAN}
+    return _substituted((FIXTURES / kind / "text.sse").read_bytes(), strings)

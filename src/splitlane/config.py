@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 UpstreamKind = Literal["openai_chat", "openai_responses", "anthropic", "local", "sim"]
 LaneName = Literal["plan", "act", "background"]
+# Where a Chat Completions upstream puts reasoning (upstream/openai_chat/reasoning.py).
+ReasoningFormat = Literal["none", "reasoning_content", "reasoning", "reasoning_details", "think_tags"]
 
 DEFAULT_ALIAS = "local"
 
@@ -26,6 +28,17 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CacheConfig(_Strict):
+    """An upstream's prompt-cache policy (docs/config.md, "Prompt caching")."""
+
+    # anthropic upstreams: a request from a surface that cannot mark breakpoints (Chat, Responses)
+    # and carries none gets them: tools, system, and a rolling pair on the latest turns (4 at most)
+    breakpoints: Literal["auto", "off"] = "auto"
+    ttl: Literal["5m", "1h"] | None = None  # the TTL of the breakpoints the gateway adds (None: 5 min)
+    # openai_chat / openai_responses upstreams: prompt_cache_key = the session id when the client sent none
+    prompt_cache_key: bool = True
 
 
 class UpstreamConfig(_Strict):
@@ -42,6 +55,11 @@ class UpstreamConfig(_Strict):
     first_byte_timeout_s: float | None = None
     replicas: list[str] = Field(default_factory=list)  # several base URLs; sessions stick to one (affinity)
     region: str | None = None  # for data-residency policies (allowed_regions)
+    cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
+    # what a request of another protocol carries that this upstream cannot express (a server tool,
+    # a document block, ...): "reject" answers 400 naming it; "drop" leaves it out with a warning
+    unsupported: Literal["reject", "drop"] = "reject"
+    reasoning_format: ReasoningFormat | None = None  # openai_chat only; unset: read either field, send none
     # local engine only
     model_path: Path | None = None  # default: the packaged Gemma 3 270M Q4_K_M
     n_ctx: int = 8192  # longest sequence (prompt + output) of one request

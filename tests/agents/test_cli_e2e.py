@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.applications import Starlette
 from typer.testing import CliRunner
@@ -31,12 +33,41 @@ pytestmark = pytest.mark.skipif(
 
 
 class Gateway:
-    def __init__(self, app: Starlette, url: str) -> None:
+    def __init__(self, app: Starlette, url: str, received: list[tuple[str, bytes]] | None = None) -> None:
         self.app = app
         self.url = url
+        self.received = received if received is not None else []  # (path, body) of each client request
 
     def routed(self) -> list[Any]:
         return list(self.app.state.services.routed)
+
+    def bodies(self, path: str) -> list[dict[str, Any]]:
+        return [orjson.loads(body) for p, body in self.received if p == path]
+
+
+class Recording:
+    """ASGI middleware keeping each request's path and body as the client sent them (what a
+    logging proxy in front of the gateway would see)."""
+
+    def __init__(self, app: Starlette, received: list[tuple[str, bytes]]) -> None:
+        self.app = app
+        self.received = received
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def recorded() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.received.append((scope["path"], b"".join(chunks)))
+            return message
+
+        await self.app(scope, recorded, send)
 
 
 @pytest.fixture
@@ -61,6 +92,48 @@ def gateway(provider: tuple[FakeProvider, str], tmp_path: Path) -> Iterator[Gate
     app = create_app(config)
     with serve(app) as gateway_url:
         yield Gateway(app, gateway_url)
+
+
+def native_config(url: str, data_dir: Path) -> Config:
+    """Each client's own API upstream (the fake at ``url``): a same-protocol hop for Claude Code
+    (alias ``claude``) and for Codex (alias ``gpt``)."""
+    return Config.model_validate(
+        {
+            "data_dir": data_dir,
+            "upstreams": {
+                "anthropic": {"kind": "anthropic", "base_url": url},
+                "responses": {"kind": "openai_responses", "base_url": url + "/v1"},
+            },
+            "models": {
+                "claude": {"upstream": "anthropic", "model": "agent"},
+                "gpt": {"upstream": "responses", "model": "agent"},
+            },
+        }
+    )
+
+
+@contextmanager
+def recorded_gateway(config: Config) -> Iterator[Gateway]:
+    """A gateway behind a recorder of what its clients send."""
+    app = create_app(config)
+    received: list[tuple[str, bytes]] = []
+    with serve(Recording(app, received)) as gateway_url:  # type: ignore[arg-type]
+        yield Gateway(app, gateway_url, received)
+
+
+@pytest.fixture
+def native(provider: tuple[FakeProvider, str], tmp_path: Path) -> Iterator[Gateway]:
+    with recorded_gateway(native_config(provider[1], tmp_path / "data")) as gateway:
+        yield gateway
+
+
+def assert_forwarded_unchanged(gateway: Gateway, fake: FakeProvider, path: str) -> None:
+    """Every upstream request is one the client sent, the same JSON but for the model name."""
+    sent = [{**b, "model": None} for b in gateway.bodies(path)]
+    upstream = [{**r.body, "model": None} for r in fake.requests if r.path == path]
+    assert upstream
+    for body in upstream:
+        assert body in sent, f"upstream got a body the client did not send: {sorted(body)}"
 
 
 def setup_client(client: str, alias: str, gateway: Gateway, home: Path, cwd: Path) -> None:
@@ -211,3 +284,29 @@ def test_claude_code_session_on_the_embedded_engine(engine_gateway: Gateway, tmp
     turns = engine_gateway.routed()
     assert turns
     assert all(t.target == "local/local" for t in turns)
+
+
+def test_claude_code_tool_loop_to_an_anthropic_upstream_is_forwarded_as_sent(
+    native: Gateway, fake: FakeProvider, tmp_path: Path
+) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("claude-code", "claude", native, home, work)
+    out = claude("Create created.txt", work, home, "--dangerously-skip-permissions")
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    assert_forwarded_unchanged(native, fake, "/v1/messages")
+    # the breakpoints Claude Code set reached the upstream (system blocks, tools or messages)
+    assert any("cache_control" in orjson.dumps(r.body).decode() for r in fake.requests if r.path == "/v1/messages")
+
+
+def test_codex_tool_loop_to_a_responses_upstream_is_forwarded_as_sent(
+    native: Gateway, fake: FakeProvider, tmp_path: Path
+) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("codex", "gpt", native, home, work)
+    out = codex("Create created.txt", work, home)
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    assert_forwarded_unchanged(native, fake, "/v1/responses")
+    tools = {t["type"] for r in fake.requests if r.path == "/v1/responses" for t in r.body["tools"]}
+    assert "namespace" in tools  # Codex's own tool groups, passed as they came

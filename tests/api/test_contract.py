@@ -67,12 +67,18 @@ def test_tool_call_round_trip(client: Client, kind: str, stream: bool, fake: Fak
         assert {"type": "tool_use", "id": call_id, "name": "get_weather", "input": {"city": "Paris"}} in assistant[
             "content"
         ]
-        assert user == {
-            "role": "user",
-            "content": [
-                {"type": "tool_result", "tool_use_id": call_id, "content": [{"type": "text", "text": "sunny, 24C"}]}
-            ],
-        }
+        if client.surface == "messages":
+            # a same-protocol hop: the client's own blocks, as its SDK wrote them
+            result = {"type": "tool_result", "tool_use_id": call_id, "content": "sunny, 24C"}
+        else:
+            # encoded from the canonical model, with the automatic cache breakpoint on the last block
+            result = {
+                "type": "tool_result",
+                "tool_use_id": call_id,
+                "content": [{"type": "text", "text": "sunny, 24C"}],
+                "cache_control": {"type": "ephemeral"},
+            }
+        assert user == {"role": "user", "content": [result]}
         assert sent["tools"][0]["input_schema"]["properties"] == {"city": {"type": "string"}}
 
 

@@ -36,6 +36,7 @@ def test_codex_write_keeps_the_users_settings_and_comments(tmp_path: Path) -> No
     assert data["approval_policy"] == "never"
     assert "other" in data["model_providers"]
     assert data["model_providers"]["splitlane"]["base_url"] == "http://127.0.0.1:9999/v1"
+    assert data["web_search"] == "disabled"  # a hosted tool only a Responses upstream could run
     assert tomllib.loads((config.parent / "splitlane-plan.config.toml").read_text())["model"] == "coder:plan"
     code, out = invoke(tmp_path, "codex", "--alias", "coder", "--url", "http://127.0.0.1:9999", "--write", "--yes")
     assert "nothing to change" in out

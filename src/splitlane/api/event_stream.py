@@ -70,14 +70,13 @@ class EventStream:
 
     async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
         turn = self.turn
-        encoder = turn.surface.stream_encoder(turn.request)
         try:
             opened = await turn.open()
         except Exception as exc:
             error = turn.failed(exc)
             await self._pinged()
             if self._started:
-                await self._end(b"".join(encoder.fail(error)))
+                await self._end(b"".join(turn.surface.stream_encoder(turn.request).fail(error)))
             else:
                 self._done = True
                 await error_response(turn.surface.render_error, error)(scope, receive, send)
@@ -89,7 +88,7 @@ class EventStream:
             headers = [*self._headers, (b"x-splitlane-upstream", target.label.encode())]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
         loop = asyncio.get_running_loop()
-        async with aclosing(turn.stream(opened, encoder)) as chunks:
+        async with aclosing(turn.stream(opened, turn.encoder(opened))) as chunks:
             async for chunk in chunks:
                 self._last = loop.time()
                 if self._ping is not None:  # checked here: no coroutine call per chunk when no ping was sent

@@ -16,13 +16,14 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from starlette.responses import Response
 
 from splitlane.api.event_stream import EventStream
 from splitlane.api.pacing import Pacer
+from splitlane.api.relay import WireFold
 from splitlane.auth.limits import KeyUsage
 from splitlane.core.errors import (
     InternalError,
@@ -35,7 +36,7 @@ from splitlane.core.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from splitlane.core.events import Event, Finish
+from splitlane.core.events import Event, Relay
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse, ResponseBuilder
 
@@ -65,7 +66,16 @@ class Surface(Protocol):
 
     def stream_encoder(self, request: ChatRequest) -> StreamEncoder: ...
 
-    def encode_response(self, request: ChatRequest, response: ChatResponse) -> dict[str, object]: ...
+    def relay_encoder(self, request: ChatRequest) -> StreamEncoder:
+        """The encoder of a same-protocol hop: the upstream's frames, the surface's own errors."""
+        ...
+
+    def wire_fold(self, streaming: bool) -> WireFold | None:
+        """A fold of the relayed events into the surface's response object: always for a whole
+        turn; for a streamed one only where the surface keeps the object (Responses' store)."""
+        ...
+
+    def encode_response(self, request: ChatRequest, response: ChatResponse) -> dict[str, Any]: ...
 
 
 def internal(error: BaseException) -> SplitlaneError:
@@ -79,19 +89,31 @@ def internal(error: BaseException) -> SplitlaneError:
 RETRYABLE = (UpstreamError, RateLimited, Overloaded)
 
 
-async def open_stream(
-    plan: RoutePlan, request: ChatRequest, on_cooldown: Callable[[Target, float], None]
-) -> tuple[Target, Event, AsyncGenerator[Event, None], tuple[str, ...], float]:
-    """The first target that produces a first event, with that event, the rest of its stream, the
-    routes that failed before it and when (``time.monotonic()``) its request was sent.
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A turn's upstream stream, opened: the target that answered, its first event, the rest of
+    its events, the routes that failed before it, when (``time.monotonic()``) its request was
+    sent, and whether its events are relayed as they came (a same-protocol hop)."""
 
-    Fallbacks happen only here, before anything has reached the client.
-    """
+    target: Target
+    first: Event
+    events: AsyncGenerator[Event, None]
+    failed: tuple[str, ...]
+    sent: float
+    relayed: bool
+
+
+async def open_stream(plan: RoutePlan, request: ChatRequest, on_cooldown: Callable[[Target, float], None]) -> Opened:
+    """The first target that produces a first event. Fallbacks happen only here, before anything
+    has reached the client."""
     failed: list[str] = []
     last: SplitlaneError | None = None
     for target in plan.targets:
         sent = time.monotonic()
-        events = target.replica.upstream.stream(request.with_model(target.model))
+        upstream = target.replica.upstream
+        routed = request.with_model(target.model)
+        relayed = upstream.relays(routed)
+        events = upstream.stream(routed)
         try:
             async with asyncio.timeout(target.first_byte_timeout_s):
                 first = await anext(events)
@@ -109,7 +131,7 @@ async def open_stream(
             await events.aclose()
             raise
         else:
-            return target, first, events, tuple(failed), sent
+            return Opened(target, first, events, tuple(failed), sent, relayed)
         await events.aclose()
         failed.append(f"{target.label}: {last.message}")
         log.warning(
@@ -120,9 +142,6 @@ async def open_stream(
         )
     assert last is not None
     raise last
-
-
-Opened = tuple[Target, Event, AsyncGenerator[Event, None], tuple[str, ...], float]
 
 
 def bounded(config: Config, request: ChatRequest) -> ChatRequest:
@@ -165,6 +184,7 @@ async def run_turn(
     except SplitlaneError as exc:
         telemetry.metrics.error(request.surface, str(exc.kind))
         raise
+    request = replace(request, session=plan.session.key)
     observer = telemetry.begin(request, plan.session, t_recv, api_key.key.id if api_key is not None else None)
     finishing = Finishing(telemetry, observer, on_finish, api_key)
     turn = Turn(surface, services, request, plan, finishing)
@@ -179,9 +199,8 @@ async def run_turn(
     response = await turn.fold(opened)
     await finishing(response)
     headers = {"x-splitlane-lane": str(plan.decision.lane), "x-splitlane-upstream": target.label}
-    return Response(
-        orjson.dumps(surface.encode_response(request, response)), media_type="application/json", headers=headers
-    )
+    body = response.wire if response.wire is not None else surface.encode_response(request, response)
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,62 +244,87 @@ class Turn:
         self.finishing.telemetry.failed(self.finishing.observer, None)
 
     def routed(self, opened: Opened) -> Target:
-        target, _, _, failed, sent = opened
+        target = opened.target
         telemetry = self.services.telemetry
         route = Route(
-            str(self.plan.decision.lane), str(self.plan.decision), target.label, target.replica.url or "", len(failed)
+            str(self.plan.decision.lane),
+            str(self.plan.decision),
+            target.label,
+            target.replica.url or "",
+            len(opened.failed),
         )
-        self.finishing.observer.routed(route, telemetry.clock.at(sent))
-        self.services.record(self.plan, target, failed)
+        self.finishing.observer.routed(route, telemetry.clock.at(opened.sent))
+        self.services.record(self.plan, target, opened.failed)
         return target
+
+    def encoder(self, opened: Opened) -> StreamEncoder:
+        request = self.request
+        return self.surface.relay_encoder(request) if opened.relayed else self.surface.stream_encoder(request)
 
     @staticmethod
     def pacer(opened: Opened) -> Pacer:
-        target, _, events, _, sent = opened
-        return Pacer(events, target.label, target.idle_timeout_s, target.total_timeout_s, sent)
+        target = opened.target
+        return Pacer(opened.events, target.label, target.idle_timeout_s, target.total_timeout_s, opened.sent)
 
     async def fold(self, opened: Opened) -> ChatResponse:
-        _, first, events, _, _ = opened
         pacer = self.pacer(opened)
         observer = self.finishing.observer
         builder = ResponseBuilder()
+        fold = self.surface.wire_fold(streaming=False) if opened.relayed else None
         try:
-            async with aclosing(events):
-                event: Event | None = first
+            async with aclosing(opened.events):
+                event: Event | None = opened.first
                 try:
                     while event is not None:
                         observer.seen(event)
                         builder.feed(event)
+                        if fold is not None and isinstance(event, Relay):
+                            fold.feed(event.data)
                         event = await pacer.next()
                 finally:
                     pacer.close()
-            return builder.build()
+            return _response(builder, fold)
         except BaseException as exc:
             self.finishing.telemetry.failed(observer, exc)
             raise
 
     async def stream(self, opened: Opened, encoder: StreamEncoder) -> AsyncGenerator[bytes, None]:
-        """The turn's SSE chunks; a failure becomes the surface's in-stream error event."""
-        _, first, events, _, _ = opened
+        """The turn's SSE chunks; a failure becomes the surface's in-stream error event.
+
+        The turn's end (its record, stored state, key charge) is settled before the client sees
+        its last event: at ``Finish``, or on a relayed stream at the frame that follows it (the
+        upstream's terminal event, which a stored Responses object is folded from)."""
         finishing = self.finishing
         observer = finishing.observer
         builder = ResponseBuilder()
         pacer = self.pacer(opened)
+        fold = self.surface.wire_fold(streaming=True) if opened.relayed else None
+        settled = False
         try:
-            async with aclosing(events):
+            async with aclosing(opened.events):
                 try:
-                    event: Event | None = first
+                    event: Event | None = opened.first
                     while event is not None:
                         observer.seen(event)
                         builder.feed(event)
-                        if isinstance(event, Finish):
-                            await finishing(builder.build())
+                        if fold is not None and isinstance(event, Relay):
+                            fold.feed(event.data)
+                        if (
+                            builder.finish is not None
+                            and not settled
+                            and (not opened.relayed or isinstance(event, Relay))
+                        ):
+                            settled = True
+                            await finishing(_response(builder, fold))
                         chunks = encoder.feed(event)
                         if chunks:  # one write for all the SSE events of one canonical event
                             yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
                         event = await pacer.next()
                     if builder.finish is None:
                         raise UpstreamProtocolError("upstream stream ended before it finished")
+                    if not settled:
+                        settled = True
+                        await finishing(_response(builder, fold))
                 except Exception as exc:
                     finishing.telemetry.failed(observer, exc)
                     yield b"".join(encoder.fail(internal(exc)))
@@ -288,3 +332,8 @@ class Turn:
                     pacer.close()
         finally:
             self.abandoned()
+
+
+def _response(builder: ResponseBuilder, fold: WireFold | None) -> ChatResponse:
+    response = builder.build()
+    return response if fold is None else replace(response, wire=fold.result())

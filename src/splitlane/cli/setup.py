@@ -79,6 +79,9 @@ def _codex(alias: str, base: str, key_env: str, path: Path) -> Setup:
         {
             "model": alias,  # no lane suffix: Codex's own Plan-mode markers pick the lane
             "model_provider": PROVIDER_ID,
+            # Codex offers its hosted web_search tool by default, which only an OpenAI Responses
+            # upstream can run; any other upstream refuses it (400, upstream setting `unsupported`)
+            "web_search": "disabled",
             "model_providers": {PROVIDER_ID: provider},
         },
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from splitlane.core.parts import ProviderData
 from splitlane.core.usage import EngineStats, Usage
@@ -38,6 +39,17 @@ class Started:
     ``response.created``) before any content: the gateway opens the client's stream with it — its
     headers and the surface's own opening events — instead of holding them back until the first
     token, when they would sit on the time to first token."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """One upstream event as it came, on a same-protocol hop: ``frame`` is its SSE framing (the
+    upstream's ``data`` text unchanged), ``data`` its parsed JSON. It follows the canonical events
+    decoded from it, which the gateway reads (telemetry, the turn's end) and the client never sees;
+    the client gets the frames."""
+
+    frame: bytes
+    data: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,4 +101,4 @@ class Finish:
     engine: EngineStats | None = None  # the embedded engine's own statistics
 
 
-Event = Started | BlockStart | TextDelta | ReasoningDelta | ToolArgsDelta | BlockEnd | UsageUpdate | Finish
+Event = Started | Relay | BlockStart | TextDelta | ReasoningDelta | ToolArgsDelta | BlockEnd | UsageUpdate | Finish

@@ -9,6 +9,7 @@ signature is only ever replayed to the provider that made it.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -34,3 +35,32 @@ def unpack(value: str) -> ProviderData | None:
     if not isinstance(decoded, dict) or not all(isinstance(v, dict) for v in decoded.values()):
         return None
     return decoded
+
+
+def replay(
+    items: Any,
+    kind: str,
+    field: str,
+    provider: str,
+    rebuild: Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]] = lambda item, mine: {**item, **mine},
+) -> list[Any] | None:
+    """A same-protocol hop's edit of a list of the client's blocks or items (a copy, or None when
+    nothing changes): each ``kind`` entry whose ``field`` holds packed data gets ``provider``'s own
+    data back, or is left out when that provider made none of it (a signature or encrypted
+    reasoning is only ever sent to the provider that made it); ``rebuild`` makes the entry from
+    the client's and that data."""
+    if not isinstance(items, list):
+        return None
+    out: list[Any] = []
+    changed = False
+    for item in items:
+        value = item.get(field) if isinstance(item, dict) and item.get("type") == kind else None
+        data = unpack(value) if isinstance(value, str) else None
+        if data is None:
+            out.append(item)
+            continue
+        changed = True
+        mine = data.get(provider)
+        if mine:
+            out.append(rebuild(item, mine))
+    return out if changed else None

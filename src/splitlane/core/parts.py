@@ -16,6 +16,18 @@ ProviderData = Mapping[str, Mapping[str, Any]]
 P = TypeVar("P")
 
 
+@dataclass(frozen=True, slots=True)
+class CacheHint:
+    """A prompt-cache breakpoint: the prefix up to and including this part (or tool, or system
+    block) should be cached, for ``ttl`` (Anthropic's ``"5m"`` or ``"1h"``; None: the provider's
+    default). Anthropic's ``cache_control``; OpenAI caches prefixes by itself and has no such mark."""
+
+    ttl: str | None = None
+
+
+Extras = Mapping[str, Any]
+
+
 class Role(StrEnum):
     SYSTEM = "system"
     DEVELOPER = "developer"
@@ -27,6 +39,10 @@ class Role(StrEnum):
 @dataclass(frozen=True, slots=True)
 class TextPart:
     text: str
+    cache: CacheHint | None = None
+    # wire fields of this block that the canonical model does not name (Anthropic ``citations``,
+    # ...), for an encoder of the same family; other encoders drop them (docs/protocols.md)
+    extras: Extras = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +52,7 @@ class ImagePart:
     media_type: str | None = None
     data: str | None = None
     url: str | None = None
+    cache: CacheHint | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +71,7 @@ class ToolCallPart:
     name: str
     arguments: str
     provider_data: ProviderData = field(default_factory=dict)
+    cache: CacheHint | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +81,29 @@ class ToolResultPart:
     call_id: str
     content: tuple[TextPart | ImagePart, ...]
     is_error: bool = False
+    cache: CacheHint | None = None
 
     @property
     def text(self) -> str:
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
-Part = TextPart | ImagePart | ReasoningPart | ToolCallPart | ToolResultPart
+@dataclass(frozen=True, slots=True)
+class OpaquePart:
+    """A block of a kind the canonical model does not name (Anthropic ``server_tool_use``,
+    ``web_search_tool_result``, ``document``, ``search_result``, ``tool_reference``, ...), kept as
+    the surface sent it. A same-protocol hop forwards the client's own JSON, so it arrives as it
+    was; an encoder of another protocol cannot express it and refuses it, or drops it where the
+    upstream's ``unsupported = "drop"`` says so (docs/protocols.md). ``where`` names it for errors."""
+
+    surface: str
+    kind: str
+    data: Mapping[str, Any]
+    where: str = ""
+    cache: CacheHint | None = None
+
+
+Part = TextPart | ImagePart | ReasoningPart | ToolCallPart | ToolResultPart | OpaquePart
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from splitlane.core.errors import UpstreamProtocolError
 from splitlane.core.events import (
@@ -29,6 +31,8 @@ class ChatResponse:
     stop_reason: StopReason
     usage: Usage
     stop_sequence: str | None = None
+    # on a same-protocol hop: the upstream's own response object, folded from its events
+    wire: Mapping[str, Any] | None = None
 
     @property
     def text(self) -> str:

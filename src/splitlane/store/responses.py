@@ -7,11 +7,12 @@ items (the expanded history plus this response's output), so a follow-up that na
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from splitlane.store.schema import responses
@@ -28,12 +29,15 @@ class ResponseStore:
         self.engine = engine
 
     async def put(self, response: dict[str, Any], conversation: list[dict[str, Any]], owner: str | None = None) -> None:
+        """Store ``response`` under its id; an upstream's response object (a same-protocol hop keeps
+        the upstream's ids) that reuses an id replaces the older row."""
         async with self.engine.begin() as connection:
+            await connection.execute(delete(responses).where(responses.c.id == response["id"]))
             await connection.execute(
                 insert(responses).values(
                     id=response["id"],
-                    created_at=response["created_at"],
-                    model=response["model"],
+                    created_at=int(response.get("created_at") or time.time()),
+                    model=str(response.get("model") or ""),
                     response=orjson.dumps(response).decode(),
                     conversation=orjson.dumps(conversation).decode(),
                     api_key=owner,

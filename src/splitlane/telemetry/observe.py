@@ -10,6 +10,8 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+import orjson
+
 from splitlane.core.events import (
     BlockKind,
     BlockStart,
@@ -20,7 +22,7 @@ from splitlane.core.events import (
     ToolArgsDelta,
     UsageUpdate,
 )
-from splitlane.core.parts import ImagePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from splitlane.core.parts import ImagePart, OpaquePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from splitlane.core.request import ChatRequest
 from splitlane.core.usage import Usage
 from splitlane.sessions.client import client_name
@@ -55,6 +57,8 @@ def prompt_digest(request: ChatRequest) -> tuple[str, int]:
                     text = part.text
                 case ImagePart():
                     text = "<image>"
+                case OpaquePart():
+                    text = orjson.dumps(dict(part.data)).decode()
             chars += len(text)
             digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest(), chars

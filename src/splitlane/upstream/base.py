@@ -13,6 +13,11 @@ class Upstream(Protocol):
     name: str
     kind: str
 
+    def relays(self, request: ChatRequest) -> bool:
+        """Whether ``request`` goes out as the client sent it and the upstream's own events come
+        back as ``Relay`` events (a same-protocol hop); false for the in-process upstreams."""
+        ...
+
     def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """Stream the reply to ``request`` (whose ``model`` is the upstream's model name).
 

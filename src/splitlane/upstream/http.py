@@ -72,10 +72,6 @@ class HttpClient:
             self._pool = None
 
 
-def make_client(config: UpstreamConfig) -> HttpClient:
-    return HttpClient(config)
-
-
 @contextmanager
 def translate_errors(upstream: str) -> Iterator[None]:
     try:

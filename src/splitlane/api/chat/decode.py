@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from splitlane.api.chat.schema import ChatBody, ChatMessageIn
 from splitlane.api.images import image_from_url
 from splitlane.core.errors import InvalidRequest
-from splitlane.core.parts import ImagePart, Message, Part, ReasoningPart, Role, TextPart, ToolCallPart, ToolResultPart
+from splitlane.core.parts import (
+    CacheHint,
+    ImagePart,
+    Message,
+    OpaquePart,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from splitlane.core.request import ChatRequest, ReasoningOptions, Sampling, ToolChoice, ToolChoiceMode, ToolSpec
 
+SURFACE = "chat"
 
-def decode_request(body: ChatBody, headers: dict[str, str]) -> ChatRequest:
+
+def decode_request(body: ChatBody, headers: dict[str, str], wire: dict[str, Any] | None = None) -> ChatRequest:
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
     effort = body.reasoning_effort
     return ChatRequest(
@@ -34,14 +48,10 @@ def decode_request(body: ChatBody, headers: dict[str, str]) -> ChatRequest:
         stream=body.stream,
         metadata={**(body.metadata or {}), **({"user_id": body.user} if body.user else {})},
         extensions=dict(body.model_extra or {}),
-        surface="chat",
+        surface=SURFACE,
         headers=headers,
+        wire=wire,
     )
-
-
-def include_usage(request: ChatRequest) -> bool:
-    options = request.extensions.get("stream_options")
-    return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
 def _tool_choice(body: ChatBody) -> ToolChoice:
@@ -57,21 +67,34 @@ def _tool_choice(body: ChatBody) -> ToolChoice:
     return ToolChoice(ToolChoiceMode(choice or "auto"), None, body.parallel_tool_calls)
 
 
-def _parts(content: str | list[dict[str, Any]] | None, where: str) -> list[TextPart | ImagePart]:
+def _cache(item: dict[str, Any]) -> CacheHint | None:
+    """Anthropic-style ``cache_control`` on a Chat content part (sent by clients that reach Claude
+    through OpenAI-compatible routers, e.g. Cline via OpenRouter)."""
+    raw = item.get("cache_control")
+    if isinstance(raw, dict) and raw.get("type") == "ephemeral":
+        ttl = raw.get("ttl")
+        return CacheHint(ttl if ttl in ("5m", "1h") else None)
+    return None
+
+
+def _parts(content: str | list[dict[str, Any]] | None, where: str) -> list[TextPart | ImagePart | OpaquePart]:
     if content is None:
         return []
     if isinstance(content, str):
         return [TextPart(content)]
-    parts: list[TextPart | ImagePart] = []
+    parts: list[TextPart | ImagePart | OpaquePart] = []
     for i, item in enumerate(content):
-        kind = item.get("type")
+        kind = item.get("type") if isinstance(item, dict) else None
         if kind == "text" and isinstance(item.get("text"), str):
-            parts.append(TextPart(item["text"]))
+            parts.append(TextPart(item["text"], _cache(item)))
         elif kind == "image_url" and isinstance((item.get("image_url") or {}).get("url"), str):
-            parts.append(image_from_url(item["image_url"]["url"]))
+            parts.append(replace(image_from_url(item["image_url"]["url"]), cache=_cache(item)))
+        elif isinstance(kind, str) and kind:  # input_audio, file, ...: forwarded to Chat upstreams as it came
+            parts.append(OpaquePart(SURFACE, kind, item, f"{where}.content.{i}"))
         else:
             raise InvalidRequest(
-                f"{where}.content.{i}: unsupported content part type {kind!r}", param=f"{where}.content.{i}.type"
+                f"{where}.content.{i}.type: required (a content part object with a type)",
+                param=f"{where}.content.{i}.type",
             )
     return parts
 
@@ -83,7 +106,8 @@ def _message(message: ChatMessageIn, index: int) -> Message:
         call_id = message.tool_call_id or message.name
         if not call_id:
             raise InvalidRequest(f"{where}.tool_call_id: required for role 'tool'", param=f"{where}.tool_call_id")
-        return Message(Role.TOOL, (ToolResultPart(call_id, tuple(_parts(message.content, where))),))
+        content = tuple(p for p in _parts(message.content, where) if isinstance(p, TextPart | ImagePart))
+        return Message(Role.TOOL, (ToolResultPart(call_id, content),))
     parts: list[Part] = []
     if role == "assistant":
         if message.reasoning_content:

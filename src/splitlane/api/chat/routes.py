@@ -8,18 +8,33 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from splitlane.api.body import client_headers, read_json, validate
-from splitlane.api.chat.decode import decode_request, include_usage
+from splitlane.api.chat.decode import decode_request
 from splitlane.api.chat.encode import ChatStreamEncoder, encode_response
+from splitlane.api.chat.fold import ChatFold
 from splitlane.api.chat.schema import ChatBody
 from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller
 from splitlane.api.openai_errors import render_openai_error
+from splitlane.api.relay import RelayEncoder
 from splitlane.api.services import Services
 from splitlane.api.sse import COMMENT_KEEPALIVE
 from splitlane.api.turn import run_turn
 from splitlane.core.errors import SplitlaneError
+from splitlane.core.events import Relay
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse
+from splitlane.upstream.openai_chat.encode import wants_usage
+
+
+class ChatRelayEncoder(RelayEncoder):
+    def __init__(self, errors: ChatStreamEncoder, include_usage: bool) -> None:
+        super().__init__(errors)
+        self.include_usage = include_usage
+
+    def keep(self, relay: Relay) -> bool:
+        # the usage chunk the gateway asked the upstream for (telemetry), which this client did not
+        data = relay.data
+        return self.include_usage or not (isinstance(data, dict) and not data.get("choices") and data.get("usage"))
 
 
 class ChatSurface:
@@ -30,13 +45,19 @@ class ChatSurface:
         return render_openai_error(error)
 
     def stream_encoder(self, request: ChatRequest) -> ChatStreamEncoder:
-        return ChatStreamEncoder(request, include_usage(request))
+        return ChatStreamEncoder(request, wants_usage(request))
+
+    def relay_encoder(self, request: ChatRequest) -> ChatRelayEncoder:
+        return ChatRelayEncoder(self.stream_encoder(request), wants_usage(request))
+
+    def wire_fold(self, streaming: bool) -> ChatFold | None:
+        return None if streaming else ChatFold()
 
     def encode_response(self, request: ChatRequest, response: ChatResponse) -> dict[str, Any]:
         return encode_response(request, response)
 
 
 async def create(request: Request, services: Services) -> Response | EventStream:
-    body = validate(ChatBody, await read_json(request, services.config.max_body_bytes))
-    canonical = decode_request(body, client_headers(request))
+    raw = await read_json(request, services.config.max_body_bytes)
+    canonical = decode_request(validate(ChatBody, raw), client_headers(request), raw)
     return await run_turn(ChatSurface(), services, canonical, caller(request.scope))

@@ -13,7 +13,9 @@ from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller
 from splitlane.api.messages.decode import decode_request
 from splitlane.api.messages.encode import MessagesStreamEncoder, encode_response, render_error
+from splitlane.api.messages.fold import MessagesFold
 from splitlane.api.messages.schema import CountTokensBody, MessagesBody
+from splitlane.api.relay import RelayEncoder
 from splitlane.api.services import Services
 from splitlane.api.sse import PING_EVENT
 from splitlane.api.turn import run_turn
@@ -32,19 +34,25 @@ class MessagesSurface:
     def stream_encoder(self, request: ChatRequest) -> MessagesStreamEncoder:
         return MessagesStreamEncoder(request)
 
+    def relay_encoder(self, request: ChatRequest) -> RelayEncoder:
+        return RelayEncoder(self.stream_encoder(request))
+
+    def wire_fold(self, streaming: bool) -> MessagesFold | None:
+        return None if streaming else MessagesFold()
+
     def encode_response(self, request: ChatRequest, response: ChatResponse) -> dict[str, Any]:
         return encode_response(request, response)
 
 
 async def create(request: Request, services: Services) -> Response | EventStream:
-    body = validate(MessagesBody, await read_json(request, services.config.max_body_bytes))
-    canonical = decode_request(body, client_headers(request))
+    raw = await read_json(request, services.config.max_body_bytes)
+    canonical = decode_request(validate(MessagesBody, raw), client_headers(request), raw)
     return await run_turn(MessagesSurface(), services, canonical, caller(request.scope))
 
 
 async def count_tokens(request: Request, services: Services) -> Response:
-    body = validate(CountTokensBody, await read_json(request, services.config.max_body_bytes))
-    canonical = decode_request(body, client_headers(request))
+    raw = await read_json(request, services.config.max_body_bytes)
+    canonical = decode_request(validate(CountTokensBody, raw), client_headers(request), raw)
     target = services.planner.plan(canonical, observe=False).targets[0]
     tokens = await target.replica.upstream.count_tokens(canonical.with_model(target.model))
     return Response(orjson.dumps({"input_tokens": tokens}), media_type="application/json")

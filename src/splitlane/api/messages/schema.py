@@ -12,7 +12,7 @@ class _Open(BaseModel):
 
 
 class MessageIn(_Open):
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "system"]
     content: str | list[dict[str, Any]]
 
 

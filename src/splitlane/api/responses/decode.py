@@ -7,6 +7,7 @@ Unknown item types are tolerated and dropped, as real clients expect.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -16,7 +17,15 @@ from splitlane.api.responses.schema import ResponsesBody
 from splitlane.core import opaque
 from splitlane.core.errors import InvalidRequest
 from splitlane.core.parts import ImagePart, Message, Part, ReasoningPart, Role, TextPart, ToolCallPart, ToolResultPart
-from splitlane.core.request import ChatRequest, ReasoningOptions, Sampling, ToolChoice, ToolChoiceMode, ToolSpec
+from splitlane.core.request import (
+    ChatRequest,
+    ReasoningOptions,
+    Sampling,
+    ServerTool,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
 
 PROVIDER = "openai_responses"
 _ROLES = {"user": Role.USER, "system": Role.SYSTEM, "developer": Role.DEVELOPER, "assistant": Role.ASSISTANT}
@@ -24,19 +33,29 @@ _ROLES = {"user": Role.USER, "system": Role.SYSTEM, "developer": Role.DEVELOPER,
 CUSTOM_INPUT_SCHEMA = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
 
 
-def decode_request(body: ResponsesBody, items: list[dict[str, Any]], headers: dict[str, str]) -> ChatRequest:
+SURFACE = "responses"
+NAMESPACE_SEPARATOR = "__"
+
+
+def decode_request(
+    body: ResponsesBody, items: list[dict[str, Any]], headers: dict[str, str], wire: dict[str, Any] | None = None
+) -> ChatRequest:
+    """``items``: the whole conversation (a stored one before ``body.input`` when the client gave a
+    ``previous_response_id``); ``wire``: the client's body, with that conversation as its input."""
     messages: list[Message] = []
     if body.instructions:
         messages.append(Message(Role.SYSTEM, (TextPart(body.instructions),)))
     messages += _merge([_item(item, i) for i, item in enumerate(items)])
-    tools, custom = _tools(body.tools or [])
+    tools, custom, server_tools, namespaced = _tools(body.tools or [])
     effort = (body.reasoning or {}).get("effort")
     extensions = dict(body.model_extra or {})
     extensions["custom_tools"] = custom
+    extensions["namespaced_tools"] = namespaced
     return ChatRequest(
         model=body.model,
         messages=tuple(messages),
         tools=tools,
+        server_tools=server_tools,
         tool_choice=_tool_choice(body),
         sampling=Sampling(body.temperature, body.top_p),
         max_output_tokens=body.max_output_tokens,
@@ -48,8 +67,9 @@ def decode_request(body: ResponsesBody, items: list[dict[str, Any]], headers: di
         stream=body.stream,
         metadata=body.metadata or {},
         extensions=extensions,
-        surface="responses",
+        surface=SURFACE,
         headers=headers,
+        wire=wire,
     )
 
 
@@ -59,27 +79,54 @@ def input_items(body: ResponsesBody) -> list[dict[str, Any]]:
     return list(body.input)
 
 
-def _tools(tools: list[dict[str, Any]]) -> tuple[tuple[ToolSpec, ...], tuple[str, ...]]:
+def flat_name(namespace: str, name: str) -> str:
+    """A namespaced tool's name on an API without namespaces (function names allow ``_`` only)."""
+    return f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+
+
+def _tools(
+    tools: list[dict[str, Any]],
+) -> tuple[tuple[ToolSpec, ...], tuple[str, ...], tuple[ServerTool, ...], dict[str, tuple[str, str]]]:
     specs: list[ToolSpec] = []
     custom: list[str] = []
+    server: list[ServerTool] = []
+    namespaced: dict[str, tuple[str, str]] = {}
     for i, tool in enumerate(tools):
         kind = tool.get("type")
-        name = tool.get("name")
-        if kind not in ("function", "custom"):
-            continue  # hosted tools (web_search, local_shell, file_search, mcp, ...) cannot run here: dropped
-        if not (isinstance(name, str) and name):
-            raise InvalidRequest(f"tools.{i}.name: required for a {kind} tool", param=f"tools.{i}.name")
-        if kind == "function":
-            parameters = tool.get("parameters") or {"type": "object", "properties": {}}
-            if not isinstance(parameters, dict):
-                raise InvalidRequest(
-                    f"tools.{i}.parameters: must be a JSON Schema object", param=f"tools.{i}.parameters"
-                )
-            specs.append(ToolSpec(name, tool.get("description") or "", parameters, tool.get("strict")))
-        else:
-            specs.append(ToolSpec(name, tool.get("description") or "", CUSTOM_INPUT_SCHEMA))
-            custom.append(name)
-    return tuple(specs), tuple(custom)
+        if kind == "namespace" and isinstance(tool.get("name"), str) and isinstance(tool.get("tools"), list):
+            # function and custom tools under one name (Codex's multi_agent_v1): flattened to
+            # namespace__name for the canonical model; calls get their namespace back on the way out
+            for j, inner in enumerate(tool["tools"]):
+                where = f"tools.{i}.tools.{j}"
+                if not isinstance(inner, dict) or inner.get("type") not in ("function", "custom"):
+                    server.append(ServerTool(SURFACE, str(kind), tool, f"tools.{i}"))
+                    break
+                spec = _tool(inner, where)
+                flat = flat_name(tool["name"], spec.name)
+                namespaced[flat] = (tool["name"], spec.name)
+                specs.append(replace(spec, name=flat))
+                if inner["type"] == "custom":
+                    custom.append(flat)
+            continue
+        if kind not in ("function", "custom"):  # hosted tools: web_search, local_shell, file_search, mcp, ...
+            server.append(ServerTool(SURFACE, str(kind), tool, f"tools.{i}"))
+            continue
+        specs.append(_tool(tool, f"tools.{i}"))
+        if kind == "custom":
+            custom.append(specs[-1].name)
+    return tuple(specs), tuple(custom), tuple(server), namespaced
+
+
+def _tool(tool: dict[str, Any], where: str) -> ToolSpec:
+    kind, name = tool.get("type"), tool.get("name")
+    if not (isinstance(name, str) and name):
+        raise InvalidRequest(f"{where}.name: required for a {kind} tool", param=f"{where}.name")
+    if kind == "custom":
+        return ToolSpec(name, tool.get("description") or "", CUSTOM_INPUT_SCHEMA)
+    parameters = tool.get("parameters") or {"type": "object", "properties": {}}
+    if not isinstance(parameters, dict):
+        raise InvalidRequest(f"{where}.parameters: must be a JSON Schema object", param=f"{where}.parameters")
+    return ToolSpec(name, tool.get("description") or "", parameters, tool.get("strict"))
 
 
 def _tool_choice(body: ResponsesBody) -> ToolChoice:
@@ -131,7 +178,10 @@ def _item(item: Any, index: int) -> Message | None:
             )
             if not isinstance(item.get("call_id"), str) or not isinstance(arguments, str):
                 raise InvalidRequest(f"{where}: a {kind} needs call_id and arguments strings", param=where)
-            return Message(Role.ASSISTANT, (ToolCallPart(item["call_id"], str(item.get("name", "")), arguments),))
+            name = str(item.get("name", ""))
+            if isinstance(item.get("namespace"), str):
+                name = flat_name(item["namespace"], name)
+            return Message(Role.ASSISTANT, (ToolCallPart(item["call_id"], name, arguments),))
         case "function_call_output" | "custom_tool_call_output":
             if not isinstance(item.get("call_id"), str):
                 raise InvalidRequest(f"{where}.call_id: required", param=f"{where}.call_id")

@@ -47,8 +47,16 @@ class ResponseContext:
     model: str
     echo: dict[str, Any]
     custom_tools: tuple[str, ...] = ()
+    namespaced: dict[str, tuple[str, str]] = field(default_factory=dict)  # flat name -> (namespace, name)
     id: str = field(default_factory=lambda: new_id("resp"))
     created_at: int = field(default_factory=lambda: int(time.time()))
+
+    def called(self, name: str) -> dict[str, str]:
+        """A tool call's name fields: a namespaced tool's namespace and own name."""
+        if name in self.namespaced:
+            namespace, own = self.namespaced[name]
+            return {"namespace": namespace, "name": own}
+        return {"name": name}
 
     def item_id(self, kind: BlockKind, index: int) -> str:
         return f"{_PREFIX[kind]}_{self.id.removeprefix('resp_')}{index:03d}"
@@ -110,7 +118,7 @@ def output_item(ctx: ResponseContext, index: int, part: OutputPart) -> dict[str,
                     "type": "custom_tool_call",
                     "status": "completed",
                     "call_id": call_id,
-                    "name": name,
+                    **ctx.called(name),
                     "input": _custom_input(arguments),
                 }
             return {
@@ -118,7 +126,7 @@ def output_item(ctx: ResponseContext, index: int, part: OutputPart) -> dict[str,
                 "type": "function_call",
                 "status": "completed",
                 "call_id": call_id,
-                "name": name,
+                **ctx.called(name),
                 "arguments": arguments,
             }
 
@@ -231,7 +239,7 @@ class ResponsesStreamEncoder:
                     "type": "custom_tool_call" if custom else "function_call",
                     "status": "in_progress",
                     "call_id": start.tool_call_id,
-                    "name": start.tool_name,
+                    **self.ctx.called(start.tool_name or ""),
                     **({"input": ""} if custom else {"arguments": ""}),
                 }
                 return [self._event("response.output_item.added", output_index=index, item=item)]
@@ -254,7 +262,11 @@ class ResponsesStreamEncoder:
                     self._event("response.reasoning_summary_part.done", **ids, summary_index=0, part=summary),
                 ]
             case ToolCallPart(name=name, arguments=arguments) if item["type"] == "function_call":
-                out.append(self._event("response.function_call_arguments.done", **ids, name=name, arguments=arguments))
+                out.append(
+                    self._event(
+                        "response.function_call_arguments.done", **ids, **self.ctx.called(name), arguments=arguments
+                    )
+                )
         out.append(self._event("response.output_item.done", output_index=index, item=item))
         self.open = None
         return out

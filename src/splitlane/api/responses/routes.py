@@ -11,15 +11,17 @@ from starlette.responses import Response
 from splitlane.api.body import client_headers, read_json, validate
 from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller, caller_id
-from splitlane.api.openai_errors import render_openai_error
+from splitlane.api.openai_errors import TYPES, render_openai_error
+from splitlane.api.relay import RelayEncoder
 from splitlane.api.responses.decode import decode_request, input_items
 from splitlane.api.responses.encode import ResponseContext, ResponsesStreamEncoder, encode_response
+from splitlane.api.responses.fold import ResponsesFold, restore
 from splitlane.api.responses.schema import ResponsesBody
 from splitlane.api.services import Services
-from splitlane.api.sse import COMMENT_KEEPALIVE
+from splitlane.api.sse import COMMENT_KEEPALIVE, sse
 from splitlane.api.turn import run_turn
 from splitlane.core.errors import NotFound, SplitlaneError
-from splitlane.core.events import Finish
+from splitlane.core.events import Event, Finish, Relay
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse
 
@@ -28,8 +30,9 @@ class ResponsesSurface:
     name = "responses"
     keepalive = COMMENT_KEEPALIVE
 
-    def __init__(self, ctx: ResponseContext) -> None:
+    def __init__(self, ctx: ResponseContext, keeps: bool = False) -> None:
         self.ctx = ctx
+        self.keeps = keeps  # the gateway stores the response object (store: true)
 
     def render_error(self, error: SplitlaneError) -> tuple[int, dict[str, object]]:
         return render_openai_error(error)
@@ -37,8 +40,58 @@ class ResponsesSurface:
     def stream_encoder(self, request: ChatRequest) -> ResponsesStreamEncoder:
         return ResponsesStreamEncoder(self.ctx)
 
+    def relay_encoder(self, request: ChatRequest) -> ResponsesRelayEncoder:
+        return ResponsesRelayEncoder(self.stream_encoder(request), self.restored())
+
+    def wire_fold(self, streaming: bool) -> ResponsesFold | None:
+        return ResponsesFold(self.restored()) if self.keeps or not streaming else None
+
+    def restored(self) -> dict[str, Any]:
+        """What a relayed Response object says of the gateway's own edits, put back as the client
+        asked: the upstream got the history instead of previous_response_id, and store false."""
+        return {k: self.ctx.echo[k] for k in ("previous_response_id", "store")}
+
     def encode_response(self, request: ChatRequest, response: ChatResponse) -> dict[str, Any]:
         return encode_response(self.ctx, response.parts, _finish(response))
+
+
+class ResponsesRelayEncoder(RelayEncoder):
+    """Relays the upstream's events; a failure after them continues its sequence numbers and ends
+    its response (``response.failed`` with the upstream's own response id)."""
+
+    def __init__(self, errors: ResponsesStreamEncoder, restored: dict[str, Any]) -> None:
+        super().__init__(errors)
+        self.restored = restored
+        self.sequence = -1
+        self.response: dict[str, Any] | None = None
+
+    def feed(self, event: Event) -> list[bytes]:
+        if not isinstance(event, Relay) or not isinstance(event.data, dict):
+            return super().feed(event)
+        data = event.data
+        if isinstance(data.get("sequence_number"), int):
+            self.sequence = data["sequence_number"]
+        response = data.get("response")
+        if not isinstance(response, dict):
+            return [event.frame]
+        self.response = restore(response, self.restored)
+        if self.response is response:
+            return [event.frame]
+        name = str(data.get("type")) if event.frame.startswith(b"event:") else None
+        return [sse({**data, "response": self.response}, name)]
+
+    def fail(self, error: SplitlaneError) -> list[bytes]:
+        if self.response is None:
+            return self.errors.fail(error)
+        failed = {
+            **self.response,
+            "status": "failed",
+            "error": {"code": error.code or TYPES[error.kind], "message": error.message},
+        }
+        self.sequence += 1
+        return [
+            sse({"type": "response.failed", "sequence_number": self.sequence, "response": failed}, "response.failed")
+        ]
 
 
 def _finish(response: ChatResponse) -> Finish:
@@ -66,9 +119,10 @@ def _echo(body: ResponsesBody) -> dict[str, Any]:
 
 
 async def create(request: Request, services: Services) -> Response | EventStream:
-    body = validate(ResponsesBody, await read_json(request, services.config.max_body_bytes))
+    raw = await read_json(request, services.config.max_body_bytes)
+    body = validate(ResponsesBody, raw)
     ctx = ResponseContext(model=body.model, echo=_echo(body))
-    surface = ResponsesSurface(ctx)
+    surface = ResponsesSurface(ctx, keeps=body.store)
     history = input_items(body)
     owner = caller_id(request.scope)
     if body.previous_response_id:
@@ -76,13 +130,20 @@ async def create(request: Request, services: Services) -> Response | EventStream
         if previous is None:
             raise NotFound(f"previous response '{body.previous_response_id}' not found", param="previous_response_id")
         history = previous.conversation + history
-    canonical = decode_request(body, history, client_headers(request))
+    # the conversation as a Responses upstream gets it: the gateway resolved previous_response_id
+    wire = {k: v for k, v in raw.items() if k != "previous_response_id"} | {"input": history}
+    canonical = decode_request(body, history, client_headers(request), wire)
     ctx.custom_tools = tuple(canonical.extensions.get("custom_tools", ()))
+    ctx.namespaced = dict(canonical.extensions.get("namespaced_tools", {}))
 
     async def store(response: ChatResponse) -> None:
         if body.store:
-            stored = encode_response(ctx, response.parts, _finish(response))
-            await services.responses.put(stored, history + stored["output"], owner)
+            stored = (
+                dict(response.wire)
+                if response.wire is not None
+                else encode_response(ctx, response.parts, _finish(response))
+            )
+            await services.responses.put(stored, history + list(stored.get("output") or []), owner)
 
     return await run_turn(surface, services, canonical, caller(request.scope), store)
 

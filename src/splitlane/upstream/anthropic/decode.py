@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from splitlane.core.blocks import BlockWriter
@@ -49,22 +48,31 @@ class _State:
                 self.raw_usage[key] = value
 
 
-async def decode_stream(source: AsyncIterator[ServerSentEvent], upstream: str) -> AsyncIterator[Event]:
-    state = _State()
-    async for sse in source:
+class AnthropicDecoder:
+    """Takes the upstream's server-sent events one at a time; returns the canonical events each makes."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.state = _State()
+        self.data: Any = None  # the last event's parsed JSON
+        self.done = False
+
+    def feed(self, sse: ServerSentEvent) -> list[Event]:
+        self.data = None
         if sse.event == "ping" or not sse.data.strip():
-            continue
-        data = parse_json(sse.data, upstream)
+            return []
+        data = self.data = parse_json(sse.data, self.upstream)
         kind = sse.event if sse.event != "message" else data.get("type")
         if kind == "error":
-            raise _stream_error(upstream, data.get("error") or {})
+            raise _stream_error(self.upstream, data.get("error") or {})
         if kind == "message_stop":
-            for event in state.blocks.finish(state.stop_reason, state.usage(), state.stop_sequence):
-                yield event
-            return
-        for event in _handle(state, kind, data):
-            yield event
-    raise UpstreamProtocolError(f"upstream '{upstream}' stream ended before message_stop")
+            self.done = True
+            state = self.state
+            return state.blocks.finish(state.stop_reason, state.usage(), state.stop_sequence)
+        return _handle(self.state, kind, data)
+
+    def end(self) -> list[Event]:
+        raise UpstreamProtocolError(f"upstream '{self.upstream}' stream ended before message_stop")
 
 
 def _handle(state: _State, kind: str | None, data: dict[str, Any]) -> list[Event]:

@@ -1,4 +1,5 @@
-"""ChatRequest -> Anthropic Messages request JSON."""
+"""ChatRequest -> Anthropic Messages request JSON (for requests of the other surfaces; a Messages
+request goes out as the client sent it, see upstream/remote.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ from typing import Any
 
 import orjson
 
+from splitlane.config import UpstreamConfig
 from splitlane.core.parts import (
+    CacheHint,
     ImagePart,
     Message,
+    OpaquePart,
+    Part,
     ReasoningPart,
     Role,
     TextPart,
@@ -16,28 +21,57 @@ from splitlane.core.parts import (
     ToolResultPart,
 )
 from splitlane.core.request import ChatRequest, ToolChoiceMode
+from splitlane.upstream import unsupported
+from splitlane.upstream.anthropic.breakpoints import add_breakpoints
 
 PROVIDER = "anthropic"
+SURFACE = "messages"  # the surface whose opaque blocks and extras are Anthropic's own
 # Messages-surface fields an Anthropic upstream understands as they are.
 PASSTHROUGH = ("service_tier", "output_config", "context_management", "container", "mcp_servers")
 EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 24576, "max": 32000}
 
 
-def encode_request(request: ChatRequest, default_max_tokens: int) -> dict[str, Any]:
-    system, rest = request.split_system()
+def cache_control(hint: CacheHint | None) -> dict[str, Any]:
+    if hint is None:
+        return {}
+    return {"cache_control": {"type": "ephemeral", **({"ttl": hint.ttl} if hint.ttl else {})}}
+
+
+def encode_request(
+    request: ChatRequest, default_max_tokens: int, config: UpstreamConfig | None = None
+) -> dict[str, Any]:
+    if config is not None:
+        unsupported.check(request, SURFACE, config, "anthropic")
+    system, rest = request.split_system_messages()
+    system_blocks = [b for m in system for b in (_block(p) for p in m.parts) if b and b["type"] == "text"]
     body: dict[str, Any] = {
         "model": request.model,
         "messages": _merge([m for m in (_message(msg) for msg in rest) if m["content"]]),
         "max_tokens": request.max_output_tokens or default_max_tokens,
         "stream": True,
     }
-    if system:
-        body["system"] = system
     if request.tools:
         body["tools"] = [
-            {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)} for t in request.tools
+            {
+                "name": t.name,
+                "description": t.description,
+                "input_schema": dict(t.parameters),
+                **cache_control(t.cache),
+            }
+            for t in request.tools
         ]
         body["tool_choice"] = _tool_choice(request)
+    body["tools"] = body.get("tools", []) + [dict(t.data) for t in request.server_tools if t.surface == SURFACE]
+    if not body["tools"]:
+        del body["tools"]
+    auto = config is not None and config.cache.breakpoints == "auto" and not request.has_cache_hints
+    if system_blocks:
+        # one string when nothing marks it; else each part its own block (a breakpoint goes on the last)
+        plain = all(set(b) == {"type", "text"} for b in system_blocks)
+        body["system"] = "\n\n".join(b["text"] for b in system_blocks) if plain and not auto else system_blocks
+    if auto:
+        assert config is not None
+        add_breakpoints(body, config.cache.ttl)
     sampling = request.sampling
     for key, value in (("temperature", sampling.temperature), ("top_p", sampling.top_p), ("top_k", sampling.top_k)):
         if value is not None:
@@ -49,13 +83,13 @@ def encode_request(request: ChatRequest, default_max_tokens: int) -> dict[str, A
     thinking = _thinking(request, body["max_tokens"])
     if thinking is not None:
         body["thinking"] = thinking
-    if request.surface == "messages":
+    if request.surface == SURFACE:
         body.update({k: v for k, v in request.extensions.items() if k in PASSTHROUGH})
     return body
 
 
 def _thinking(request: ChatRequest, max_tokens: int) -> dict[str, Any] | None:
-    raw = request.extensions.get("thinking") if request.surface == "messages" else None
+    raw = request.extensions.get("thinking") if request.surface == SURFACE else None
     if isinstance(raw, dict):
         return raw
     options = request.reasoning
@@ -82,14 +116,17 @@ def _tool_choice(request: ChatRequest) -> dict[str, Any]:
 
 def _image(part: ImagePart) -> dict[str, Any]:
     if part.url:
-        return {"type": "image", "source": {"type": "url", "url": part.url}}
-    return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.data}}
+        return {"type": "image", "source": {"type": "url", "url": part.url}, **cache_control(part.cache)}
+    source = {"type": "base64", "media_type": part.media_type, "data": part.data}
+    return {"type": "image", "source": source, **cache_control(part.cache)}
 
 
-def _block(part: object) -> dict[str, Any] | None:
+def _block(part: Part) -> dict[str, Any] | None:
     match part:
-        case TextPart(text=text):
-            return {"type": "text", "text": text} if text else None
+        case TextPart(text=text, cache=cache, extras=extras):
+            if not text:
+                return None
+            return {"type": "text", "text": text, **dict(extras.get(SURFACE) or {}), **cache_control(cache)}
         case ImagePart():
             return _image(part)
         case ReasoningPart(text=text, provider_data=data):
@@ -99,15 +136,23 @@ def _block(part: object) -> dict[str, Any] | None:
             if "redacted" in mine:
                 return {"type": "redacted_thinking", "data": mine["redacted"]}
             return {"type": "thinking", "thinking": text, "signature": mine.get("signature", "")}
-        case ToolCallPart(id=call_id, name=name, arguments=arguments):
-            return {"type": "tool_use", "id": call_id, "name": name, "input": _arguments(arguments)}
-        case ToolResultPart(call_id=call_id, content=content, is_error=is_error):
+        case ToolCallPart(id=call_id, name=name, arguments=arguments, cache=cache):
+            return {
+                "type": "tool_use",
+                "id": call_id,
+                "name": name,
+                "input": _arguments(arguments),
+                **cache_control(cache),
+            }
+        case ToolResultPart(call_id=call_id, content=content, is_error=is_error, cache=cache):
             blocks = [b for b in (_block(p) for p in content) if b]
             out: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id, "content": blocks}
             if is_error:
                 out["is_error"] = True
-            return out
-    return None
+            return out | cache_control(cache)
+        case OpaquePart(surface=surface, data=data) if surface == SURFACE:
+            return dict(data)
+    return None  # an opaque part of another protocol: refused or dropped by unsupported.check
 
 
 def _arguments(arguments: str) -> dict[str, Any]:
@@ -119,6 +164,7 @@ def _arguments(arguments: str) -> dict[str, Any]:
 
 
 def _message(message: Message) -> dict[str, Any]:
+    # a system message after the conversation began is user text here (docs/protocols.md)
     role = "assistant" if message.role is Role.ASSISTANT else "user"
     blocks = [b for b in (_block(p) for p in message.parts) if b]
     return {"role": role, "content": blocks}

@@ -16,6 +16,7 @@ from splitlane.core.usage import EngineStats, Usage
 from splitlane.engine import prompt, templates, toolcalls
 from splitlane.engine.engine import Done, Engine, Job
 from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path, grammar_of
+from splitlane.upstream import unsupported
 
 
 def _load(config: UpstreamConfig) -> Runner:
@@ -57,6 +58,7 @@ class LocalUpstream:
         return templates.render(runner.metadata, prompt.turns(request))
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        unsupported.check(request, "", self.config, self.kind)  # the engine runs no server tools
         schema = toolcalls.forced_schema(request) if prompt.tools_enabled(request) else None
         sampling = request.sampling
         job = Job(
@@ -108,6 +110,9 @@ class LocalUpstream:
             return blocks.finish(StopReason.STOP_SEQUENCE, usage, done.stop_sequence, stats)
         reason = StopReason.MAX_TOKENS if done.hit_max_tokens and not blocks.has_tool_calls else StopReason.END_TURN
         return blocks.finish(reason, usage, engine=stats)
+
+    def relays(self, request: ChatRequest) -> bool:
+        return False
 
     async def count_tokens(self, request: ChatRequest) -> int:
         runner = await self.engine.runner()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from splitlane.core.blocks import BlockWriter
@@ -11,6 +10,7 @@ from splitlane.core.events import BlockKind, Event, Started, StopReason
 from splitlane.core.ids import new_id
 from splitlane.core.usage import Usage
 from splitlane.upstream.http import parse_json
+from splitlane.upstream.openai_chat.reasoning import ReasoningReader, reasoning_reader
 from splitlane.upstream.sse import ServerSentEvent
 
 FINISH_REASONS = {
@@ -33,52 +33,67 @@ def decode_usage(usage: dict[str, Any]) -> Usage:
     )
 
 
-async def decode_stream(source: AsyncIterator[ServerSentEvent], upstream: str) -> AsyncIterator[Event]:
-    blocks = BlockWriter()
-    finish_reason: str | None = None
-    usage = Usage()
-    started = False
-    async for sse in source:
-        if sse.data.strip() == "[DONE]":
-            break
-        if not sse.data.strip():
-            continue
-        chunk = parse_json(sse.data, upstream)
+class ChatDecoder:
+    """Takes the upstream's server-sent events one at a time; returns the canonical events each makes."""
+
+    def __init__(self, upstream: str, reasoning_format: str | None = None) -> None:
+        self.upstream = upstream
+        self.reasoning = reasoning_reader(reasoning_format)
+        self.blocks = BlockWriter()
+        self.finish_reason: str | None = None
+        self.usage = Usage()
+        self.started = False
+        self.data: Any = None  # the last event's parsed JSON
+        self.done = False
+
+    def feed(self, sse: ServerSentEvent) -> list[Event]:
+        self.data = None
+        text = sse.data.strip()
+        if text == "[DONE]":
+            return self.end()
+        if not text:
+            return []
+        chunk = self.data = parse_json(sse.data, self.upstream)
         if not isinstance(chunk, dict):
-            raise UpstreamProtocolError(f"upstream '{upstream}' sent a non-object chunk")
+            raise UpstreamProtocolError(f"upstream '{self.upstream}' sent a non-object chunk")
         if chunk.get("error"):
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
-            raise UpstreamError(f"upstream '{upstream}' failed mid-stream: {message}")
-        if not started:  # usually the role chunk, which servers send before the first token
-            started = True
-            yield Started()
+            raise UpstreamError(f"upstream '{self.upstream}' failed mid-stream: {message}")
+        events: list[Event] = []
+        if not self.started:  # usually the role chunk, which servers send before the first token
+            self.started = True
+            events.append(Started())
         if chunk.get("usage"):
-            usage = decode_usage(chunk["usage"])
+            self.usage = decode_usage(chunk["usage"])
         for choice in chunk.get("choices") or []:
             if choice.get("index", 0) != 0:
                 continue
-            for event in _delta(blocks, choice.get("delta") or {}):
-                yield event
-            finish_reason = choice.get("finish_reason") or finish_reason
-    if finish_reason is None:
-        raise UpstreamProtocolError(f"upstream '{upstream}' stream ended without a finish_reason")
-    for event in blocks.finish(FINISH_REASONS.get(finish_reason, StopReason.END_TURN), usage):
-        yield event
+            events += _delta(self.blocks, choice.get("delta") or {}, self.reasoning)
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        return events
+
+    def end(self) -> list[Event]:
+        self.done = True
+        if self.finish_reason is None:
+            raise UpstreamProtocolError(f"upstream '{self.upstream}' stream ended without a finish_reason")
+        events = self.reasoning.flush(self.blocks)
+        return events + self.blocks.finish(FINISH_REASONS.get(self.finish_reason, StopReason.END_TURN), self.usage)
 
 
-def _delta(blocks: BlockWriter, delta: dict[str, Any]) -> list[Event]:
+def _delta(blocks: BlockWriter, delta: dict[str, Any], reasoning: ReasoningReader) -> list[Event]:
     events: list[Event] = []
-    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
-        events += blocks.reasoning(reasoning)
+    thought = reasoning.field(delta)
+    if thought:
+        events += blocks.reasoning(thought)
     content = delta.get("content")
     if isinstance(content, str) and content:
-        events += blocks.text(content)
+        events += reasoning.content(blocks, content)
     for call in delta.get("tool_calls") or []:
         key = call.get("index", 0)
         function = call.get("function") or {}
         if not blocks.is_open(BlockKind.TOOL_CALL, key):
+            events += reasoning.flush(blocks)
             events += blocks.tool_call(key, call.get("id") or new_id("call"), function.get("name") or "")
         events += blocks.tool_args(key, function.get("arguments") or "")
     return events

@@ -1,11 +1,15 @@
-"""ChatRequest -> OpenAI Chat Completions request JSON."""
+"""ChatRequest -> OpenAI Chat Completions request JSON (for requests of the other surfaces; a Chat
+request goes out as the client sent it, see upstream/remote.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from splitlane.core.parts import ImagePart, Message, Role, TextPart, ToolCallPart, ToolResultPart
+from splitlane.config import UpstreamConfig
+from splitlane.core.parts import ImagePart, Message, ReasoningPart, Role, TextPart, ToolCallPart, ToolResultPart
 from splitlane.core.request import ChatRequest, ToolChoiceMode
+from splitlane.upstream import unsupported
+from splitlane.upstream.openai_chat.reasoning import CLOSE, OPEN, reasoning_fields
 
 # Chat-surface fields that an OpenAI-compatible upstream understands as they are.
 PASSTHROUGH = (
@@ -25,10 +29,24 @@ PASSTHROUGH = (
 )
 
 
-def encode_request(request: ChatRequest) -> dict[str, Any]:
+def wants_usage(request: ChatRequest) -> bool:
+    """Whether a Chat client asked for the usage chunk (``stream_options.include_usage``)."""
+    options = request.extensions.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+def encode_request(request: ChatRequest, config: UpstreamConfig | None = None) -> dict[str, Any]:
+    reasoning_format = config.reasoning_format if config is not None else None
+    if config is not None:
+        unsupported.check(request, "chat", config, "openai_chat")
+    loop_start = _tool_loop_start(request.messages)
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": [m for message in request.messages for m in encode_message(message)],
+        "messages": [
+            m
+            for i, message in enumerate(request.messages)
+            for m in encode_message(message, reasoning_format if i >= loop_start else None)
+        ],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -64,7 +82,20 @@ def encode_request(request: ChatRequest) -> dict[str, Any]:
         body["reasoning_effort"] = request.reasoning.effort
     if request.surface == "chat":
         body.update({k: v for k, v in request.extensions.items() if k in PASSTHROUGH})
+    cache_key: Any = request.extensions.get("prompt_cache_key")  # a Responses client's own (Codex: its conversation id)
+    if not isinstance(cache_key, str) and config is not None and config.cache.prompt_cache_key:
+        cache_key = request.session
+    if isinstance(cache_key, str) and cache_key:
+        body["prompt_cache_key"] = cache_key
     return body
+
+
+def _tool_loop_start(messages: tuple[Message, ...]) -> int:
+    """Index of the first message after the last user message: the current tool loop."""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role is Role.USER:
+            return i + 1
+    return 0
 
 
 def _tool_choice(request: ChatRequest) -> Any:
@@ -87,13 +118,18 @@ def _content(parts: list[TextPart | ImagePart]) -> str | list[dict[str, Any]]:
     return out
 
 
-def encode_message(message: Message) -> list[dict[str, Any]]:
+def encode_message(message: Message, reasoning_format: str | None = None) -> list[dict[str, Any]]:
+    """``reasoning_format``: how this assistant message's reasoning goes back (None: it does not)."""
     if message.role is Role.TOOL:
         return [{"role": "tool", "tool_call_id": r.call_id, "content": r.text} for r in message.of_type(ToolResultPart)]
     visible = [p for p in message.parts if isinstance(p, TextPart | ImagePart)]
     if message.role is not Role.ASSISTANT:
         return [{"role": str(message.role), "content": _content(visible)}]
+    thought = "".join(p.text for p in message.of_type(ReasoningPart))
+    if reasoning_format == "think_tags" and thought:
+        visible = [TextPart(f"{OPEN}{thought}{CLOSE}\n\n"), *visible]
     out: dict[str, Any] = {"role": "assistant", "content": _content(visible) or None}
+    out.update(reasoning_fields(reasoning_format, thought))
     calls = message.of_type(ToolCallPart)
     if calls:
         out["tool_calls"] = [

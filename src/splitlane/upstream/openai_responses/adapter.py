@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-from splitlane.core.events import Event
+from splitlane.core import opaque
 from splitlane.core.request import ChatRequest
-from splitlane.upstream.openai_responses.decode import decode_stream
-from splitlane.upstream.openai_responses.encode import encode_request
-from splitlane.upstream.remote import RemoteUpstream
-from splitlane.upstream.sse import ServerSentEvent
+from splitlane.upstream.openai_responses.decode import ResponsesDecoder
+from splitlane.upstream.openai_responses.encode import ENCRYPTED, PROVIDER, encode_request
+from splitlane.upstream.remote import RemoteUpstream, capped
 
 
 class OpenAIResponsesUpstream(RemoteUpstream):
     kind = "openai_responses"
     path = "/responses"
+    protocol = "responses"
 
     def encode_request(self, request: ChatRequest) -> dict[str, Any]:
-        return encode_request(request)
+        return encode_request(request, self.config)
 
-    def decode_stream(self, source: AsyncIterator[ServerSentEvent]) -> AsyncIterator[Event]:
-        return decode_stream(source, self.name)
+    def edit(self, body: dict[str, Any], request: ChatRequest) -> None:
+        # The gateway keeps conversation state itself (previous_response_id is resolved before
+        # this, the full history is in input), so the upstream stores nothing; reasoning then
+        # comes back encrypted, so that it can be replayed on later turns.
+        if body.get("store") is not False:
+            body["store"] = False
+            if body.get("reasoning"):
+                include = body.get("include")
+                include = list(include) if isinstance(include, list) else []
+                body["include"] = include if ENCRYPTED in include else [*include, ENCRYPTED]
+        capped(body, request, ("max_output_tokens",))
+        replayed = opaque.replay(body.get("input"), "reasoning", "encrypted_content", PROVIDER)
+        if replayed is not None:
+            body["input"] = replayed
+        if self.config.cache.prompt_cache_key and request.session and "prompt_cache_key" not in body:
+            body["prompt_cache_key"] = request.session
+
+    def decoder(self) -> ResponsesDecoder:
+        return ResponsesDecoder(self.name)

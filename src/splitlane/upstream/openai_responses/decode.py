@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from splitlane.core.blocks import BlockWriter
@@ -38,30 +37,40 @@ class _State:
         self.streamed: set[str] = set()  # item ids that got at least one delta
 
 
-async def decode_stream(source: AsyncIterator[ServerSentEvent], upstream: str) -> AsyncIterator[Event]:
-    state = _State()
-    started = False
-    async for sse in source:
-        if not sse.data.strip() or sse.data.strip() == "[DONE]":
-            continue
-        data = parse_json(sse.data, upstream)
+class ResponsesDecoder:
+    """Takes the upstream's server-sent events one at a time; returns the canonical events each makes."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.state = _State()
+        self.started = False
+        self.data: Any = None  # the last event's parsed JSON
+        self.done = False
+
+    def feed(self, sse: ServerSentEvent) -> list[Event]:
+        self.data = None
+        text = sse.data.strip()
+        if not text or text == "[DONE]":
+            return []
+        data = self.data = parse_json(sse.data, self.upstream)
         kind = data.get("type") or sse.event
         match kind:
             case "response.completed" | "response.incomplete":
+                self.done = True
                 response = data.get("response") or {}
-                for event in state.blocks.finish(_stop_reason(response), decode_usage(response.get("usage"))):
-                    yield event
-                return
+                return self.state.blocks.finish(_stop_reason(response), decode_usage(response.get("usage")))
             case "response.failed":
-                raise _failure(upstream, (data.get("response") or {}).get("error") or {})
+                raise _failure(self.upstream, (data.get("response") or {}).get("error") or {})
             case "error":
-                raise _failure(upstream, data)
-        if not started:  # response.created
-            started = True
-            yield Started()
-        for event in _handle(state, kind, data):
-            yield event
-    raise UpstreamProtocolError(f"upstream '{upstream}' stream ended before response.completed")
+                raise _failure(self.upstream, data)
+        events: list[Event] = []
+        if not self.started:  # response.created
+            self.started = True
+            events.append(Started())
+        return events + _handle(self.state, kind, data)
+
+    def end(self) -> list[Event]:
+        raise UpstreamProtocolError(f"upstream '{self.upstream}' stream ended before response.completed")
 
 
 def _handle(state: _State, kind: str, data: dict[str, Any]) -> list[Event]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from splitlane.config import UpstreamConfig
 from splitlane.core.parts import (
     ImagePart,
     Message,
@@ -14,8 +15,10 @@ from splitlane.core.parts import (
     ToolResultPart,
 )
 from splitlane.core.request import ChatRequest, ToolChoiceMode
+from splitlane.upstream import unsupported
 
 PROVIDER = "openai_responses"
+ENCRYPTED = "reasoning.encrypted_content"
 # Responses-surface fields a Responses upstream understands as they are.
 PASSTHROUGH = (
     "text",
@@ -29,7 +32,9 @@ PASSTHROUGH = (
 )
 
 
-def encode_request(request: ChatRequest) -> dict[str, Any]:
+def encode_request(request: ChatRequest, config: UpstreamConfig | None = None) -> dict[str, Any]:
+    if config is not None:
+        unsupported.check(request, "responses", config, "openai_responses")
     instructions, rest = request.split_system()
     body: dict[str, Any] = {
         "model": request.model,
@@ -66,9 +71,14 @@ def encode_request(request: ChatRequest) -> dict[str, Any]:
     reasoning = _reasoning(request)
     if reasoning:
         body["reasoning"] = reasoning
-        body["include"] = ["reasoning.encrypted_content"]
+        body["include"] = [ENCRYPTED]
+    server_tools = [dict(t.data) for t in request.server_tools if t.surface == "responses"]
+    if server_tools:
+        body["tools"] = body.get("tools", []) + server_tools
     if request.surface == "responses":
         body.update({k: v for k, v in request.extensions.items() if k in PASSTHROUGH})
+    if "prompt_cache_key" not in body and config is not None and config.cache.prompt_cache_key and request.session:
+        body["prompt_cache_key"] = request.session
     return body
 
 

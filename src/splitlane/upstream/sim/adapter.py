@@ -1,7 +1,7 @@
 """Upstream kind ``sim``: answers any request with filler text whose timing follows a profile.
 
 Per request: wait for a concurrency slot (queueing), then base latency + prefill of the prompt
-(tokens the session's previous prompt shares as a message prefix count at the cached rate), then
+(tokens its prompt cache holds count at the cached rate: upstream/sim/cache.py), then
 output tokens at the decode rate, sent in chunks. Served through the ordinary surfaces, so one
 sim speaks all three APIs.
 """
@@ -9,33 +9,21 @@ sim speaks all three APIs.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
-from collections import OrderedDict
 from collections.abc import AsyncGenerator
-
-import orjson
 
 from splitlane.config import UpstreamConfig
 from splitlane.core.blocks import BlockWriter
 from splitlane.core.events import Event, StopReason, UsageUpdate
-from splitlane.core.parts import Message
 from splitlane.core.request import ChatRequest
 from splitlane.core.usage import Usage
 from splitlane.sessions.identify import identify
-from splitlane.upstream.estimate import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE, estimate_input_tokens
+from splitlane.upstream.estimate import estimate_input_tokens
+from splitlane.upstream.sim.cache import CacheUse, PromptCache
 from splitlane.upstream.sim.profile import SimProfile, load_profile
 
 FILLER = " tok"  # about one token each
 MAX_SESSIONS = 10_000
-
-
-def _message_key(message: Message) -> bytes:
-    return hashlib.blake2b(orjson.dumps([str(message.role), repr(message.parts)]), digest_size=8).digest()
-
-
-def _message_tokens(message: Message) -> int:
-    return TOKENS_PER_MESSAGE + len(repr(message.parts)) // CHARS_PER_TOKEN
 
 
 def schedule(
@@ -61,23 +49,15 @@ class SimUpstream:
         self.name = name
         self.profile: SimProfile = load_profile(config.sim_profile, config.sim)
         self._slots = asyncio.Semaphore(self.profile.concurrency)
-        self._prefixes: OrderedDict[str, list[bytes]] = OrderedDict()
+        self.cache = PromptCache()
         self._random = random.Random(config.sim_seed)
 
-    def _cached_tokens(self, request: ChatRequest) -> int:
-        """Tokens of the longest message prefix this session's previous prompt shares."""
-        session = identify(request).key
-        keys = [_message_key(m) for m in request.messages]
-        previous = self._prefixes.pop(session, [])
-        self._prefixes[session] = keys
-        while len(self._prefixes) > MAX_SESSIONS:
-            self._prefixes.popitem(last=False)
-        shared = 0
-        for message, key, old in zip(request.messages, keys, previous, strict=False):
-            if key != old:
-                break
-            shared += _message_tokens(message)
-        return shared
+    def _cache_use(self, request: ChatRequest) -> CacheUse:
+        """Anthropic's explicit caching for a Messages request, OpenAI's automatic one otherwise."""
+        if request.surface == "messages":
+            return self.cache.explicit(request)
+        key = request.extensions.get("prompt_cache_key")
+        return self.cache.automatic(request, key if isinstance(key, str) and key else identify(request).key)
 
     def _jittered(self, seconds: float) -> float:
         j = self.profile.jitter
@@ -86,7 +66,9 @@ class SimUpstream:
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         profile = self.profile
         input_tokens = estimate_input_tokens(request)
-        cached = min(self._cached_tokens(request), input_tokens)
+        use = self._cache_use(request)
+        cached = min(use.read_tokens, input_tokens)
+        written = min(use.write_tokens, input_tokens - cached)
         output_tokens = max(1, request.max_output_tokens or profile.output_tokens)
         first_s, chunks = schedule(profile, input_tokens, cached, output_tokens)
         loop = asyncio.get_running_loop()
@@ -95,7 +77,7 @@ class SimUpstream:
             # stream: the rate stays the profile's.
             deadline = loop.time() + self._jittered(first_s)
             await asyncio.sleep(deadline - loop.time())
-            yield UsageUpdate(Usage(input_tokens=input_tokens, cached_input_tokens=cached))
+            yield UsageUpdate(Usage(input_tokens, 0, cached, written))
             blocks = BlockWriter()
             for tokens, delay_s in chunks:
                 if delay_s:
@@ -103,9 +85,12 @@ class SimUpstream:
                     await asyncio.sleep(max(0.0, deadline - loop.time()))
                 for event in blocks.text(FILLER * tokens):
                     yield event
-            final = Usage(input_tokens=input_tokens, output_tokens=output_tokens, cached_input_tokens=cached)
+            final = Usage(input_tokens, output_tokens, cached, written)
             for event in blocks.finish(StopReason.END_TURN, final):
                 yield event
+
+    def relays(self, request: ChatRequest) -> bool:
+        return False
 
     async def count_tokens(self, request: ChatRequest) -> int:
         return estimate_input_tokens(request)
