@@ -22,6 +22,7 @@ from splitlane.bench.convert import claude_code, swe_agent, tracelab
 from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
+from splitlane.cli.cache_bench import cache
 from splitlane.cli.engine_bench import engine
 from splitlane.cli.load import load
 from splitlane.cli.options import parse_pairs
@@ -36,6 +37,7 @@ bench_app = typer.Typer(
 bench_app.command()(overhead)
 bench_app.command()(engine)
 bench_app.command()(load)
+bench_app.command()(cache)
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
 

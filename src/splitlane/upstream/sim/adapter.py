@@ -19,7 +19,7 @@ from splitlane.core.request import ChatRequest
 from splitlane.core.usage import Usage
 from splitlane.sessions.identify import identify
 from splitlane.upstream.estimate import estimate_input_tokens
-from splitlane.upstream.sim.cache import CacheUse, PromptCache
+from splitlane.upstream.sim.cache import CacheLedger, CacheUse, PromptCache
 from splitlane.upstream.sim.profile import SimProfile, load_profile
 
 FILLER = " tok"  # about one token each
@@ -50,6 +50,7 @@ class SimUpstream:
         self.profile: SimProfile = load_profile(config.sim_profile, config.sim)
         self._slots = asyncio.Semaphore(self.profile.concurrency)
         self.cache = PromptCache()
+        self.ledger = CacheLedger()
         self._random = random.Random(config.sim_seed)
 
     def _cache_use(self, request: ChatRequest) -> CacheUse:
@@ -69,6 +70,7 @@ class SimUpstream:
         use = self._cache_use(request)
         cached = min(use.read_tokens, input_tokens)
         written = min(use.write_tokens, input_tokens - cached)
+        self.ledger.add(input_tokens, cached, written)
         output_tokens = max(1, request.max_output_tokens or profile.output_tokens)
         first_s, chunks = schedule(profile, input_tokens, cached, output_tokens)
         loop = asyncio.get_running_loop()

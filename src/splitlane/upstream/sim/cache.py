@@ -68,6 +68,26 @@ class CacheUse:
     write_tokens: int = 0
 
 
+@dataclass(slots=True)
+class CacheLedger:
+    """What the simulated provider would bill: prompt tokens at each input rate, over its life."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    read_tokens: int = 0  # cache reads (Anthropic: 0.1x the input price)
+    write_tokens: int = 0  # cache writes (Anthropic: 1.25x for 5 minutes, 2x for 1 hour)
+
+    def add(self, prompt_tokens: int, read_tokens: int, write_tokens: int) -> None:
+        self.requests += 1
+        self.prompt_tokens += prompt_tokens
+        self.read_tokens += read_tokens
+        self.write_tokens += write_tokens
+
+    @property
+    def uncached_tokens(self) -> int:
+        return self.prompt_tokens - self.read_tokens - self.write_tokens
+
+
 class PromptCache:
     def __init__(self) -> None:
         self._entries: OrderedDict[bytes, tuple[float, float]] = OrderedDict()  # digest -> (expiry, ttl)
