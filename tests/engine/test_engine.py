@@ -8,7 +8,8 @@ from typing import cast
 import pytest
 
 from splitlane.core.errors import ContextTooLong, Overloaded
-from splitlane.engine.engine import Done, Engine, Job
+from splitlane.engine.engine import Engine
+from splitlane.engine.requests import Done, Job
 from splitlane.engine.runner import Runner, SamplingParams
 from tests.engine.fake_model import FakeModel
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from splitlane.engine import templates
-from splitlane.engine.engine import Done, Engine, Job
+from splitlane.engine.engine import Engine
+from splitlane.engine.requests import Done, Job
 from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path
 
 pytestmark = pytest.mark.anyio

@@ -10,7 +10,7 @@ from splitlane.core.parts import Message, Role, TextPart
 from splitlane.core.request import ChatRequest
 from splitlane.routing.affinity import pick
 from splitlane.routing.planner import Planner
-from splitlane.routing.replicas import build_replicas
+from splitlane.routing.replicas import stand_ins
 
 SESSIONS = [f"session-{i}" for i in range(2000)]
 REPLICAS = [f"http://127.0.1.{i}:8000/v1" for i in range(1, 5)]
@@ -54,13 +54,13 @@ def test_planner_keeps_a_session_on_one_replica() -> None:
             "models": {"coder": {"upstream": "vllm"}},
         }
     )
-    replicas = build_replicas(config)
+    replicas = stand_ins(config)
 
     def replica(session: str, planner: Planner) -> str:
         request = ChatRequest("coder", (Message(Role.USER, (TextPart("hi"),)),), headers={"session_id": session})
         return planner.plan(request).targets[0].replica.url
 
-    first, restarted = Planner(config, replicas), Planner(config, build_replicas(config))
+    first, restarted = Planner(config, replicas), Planner(config, stand_ins(config))
     seen = {replica(f"s{i}", first) for i in range(40)}
     assert len(seen) == 4  # sessions spread over all replicas
     assert all(replica(f"s{i}", first) == replica(f"s{i}", restarted) for i in range(40))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from splitlane.api.decoding import decode_any
+from splitlane.api.surfaces import SURFACES
 from splitlane.config import Config
 from splitlane.routing.planner import Planner
-from splitlane.routing.replicas import build_replicas
+from splitlane.routing.replicas import stand_ins
 from tests.routing.corpus import CASES, CONFIG
 
 LANES = ("plan", "act", "background")
@@ -16,12 +16,12 @@ LANES = ("plan", "act", "background")
 def run_corpus() -> list[tuple[str, str, str, str, bool]]:
     """(client, case, expected, got, explicit) for every step."""
     config = Config.model_validate(CONFIG)
-    replicas = build_replicas(config)
+    replicas = stand_ins(config)
     rows = []
     for case in CASES:
         planner = Planner(config, replicas)  # a fresh session store for every case
         for step in case.steps:
-            request = decode_any(case.surface, step.body, {k.lower(): v for k, v in step.headers.items()})
+            request = SURFACES[case.surface].decode(step.body, {k.lower(): v for k, v in step.headers.items()})
             plan = planner.plan(request)
             rows.append((case.client, case.name, step.lane, str(plan.decision.lane), step.explicit))
     return rows

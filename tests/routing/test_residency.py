@@ -12,7 +12,7 @@ from splitlane.core.errors import PermissionDenied
 from splitlane.core.parts import Message, Role, TextPart
 from splitlane.core.request import ChatRequest
 from splitlane.routing.planner import Planner
-from splitlane.routing.replicas import build_replicas
+from splitlane.routing.replicas import stand_ins
 from tests.conftest import gateway_with
 
 CONFIG = {
@@ -31,7 +31,7 @@ def plan_for(model: str, lane_header: str | None = None) -> object:
     config = Config.model_validate(CONFIG)
     headers = {"x-splitlane-lane": lane_header} if lane_header else {}
     request = ChatRequest(model, (Message(Role.USER, (TextPart("hi"),)),), headers=headers)
-    return Planner(config, build_replicas(config)).plan(request)
+    return Planner(config, stand_ins(config)).plan(request)
 
 
 def test_a_lane_outside_the_regions_uses_an_allowed_fallback_and_says_so() -> None:

@@ -23,15 +23,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from splitlane.api.chat import routes as chat
-from splitlane.api.error_response import Renderer, error_response
+from splitlane.api.error_response import Renderer, error_response, internal
 from splitlane.api.guard import Guard
 from splitlane.api.messages import routes as messages
-from splitlane.api.messages.encode import render_error as render_anthropic_error
 from splitlane.api.models import list_models
-from splitlane.api.openai_errors import render_openai_error
 from splitlane.api.responses import routes as responses
 from splitlane.api.services import Services
-from splitlane.api.turn import internal
+from splitlane.api.surfaces import CHAT, MESSAGES, RESPONSES, SURFACES, for_request
 from splitlane.config import Config
 from splitlane.core.errors import NotFound
 from splitlane.web.dashboard import dashboard_routes
@@ -60,8 +58,8 @@ async def metrics(request: Request, services: Services) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    renderer = render_anthropic_error if "anthropic-version" in request.headers else render_openai_error
-    return error_response(renderer, NotFound(f"no route for {request.method} {request.url.path}"))
+    spec = for_request("", request.headers)  # a path that is none of ours: the client's own format
+    return error_response(spec.render_error, NotFound(f"no route for {request.method} {request.url.path}"))
 
 
 class Gateway(Starlette):
@@ -101,12 +99,13 @@ def create_app(config: Config, services: Services | None = None, *, settle_heap:
         finally:
             await app.state.services.aclose()
 
-    openai, anthropic = render_openai_error, render_anthropic_error
-    turns = {
-        "/v1/responses": endpoint(responses.create, openai),
-        "/v1/chat/completions": endpoint(chat.create, openai),
-        "/v1/messages": endpoint(messages.create, anthropic),
+    handlers: dict[str, Handler] = {
+        RESPONSES.name: responses.create,
+        CHAT.name: chat.create,
+        MESSAGES.name: messages.create,
     }
+    turns = {spec.path: endpoint(handlers[name], spec.render_error) for name, spec in SURFACES.items()}
+    openai, anthropic = CHAT.render_error, MESSAGES.render_error
     routes = [
         *(Route(path, handle, methods=["POST"]) for path, handle in turns.items()),
         Route("/v1/responses/{response_id}", endpoint(responses.retrieve, openai), methods=["GET"]),

@@ -14,8 +14,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from splitlane.api.messages.encode import render_error as render_anthropic_error
-from splitlane.api.openai_errors import render_openai_error
+from splitlane.api.surfaces import for_request
 from splitlane.auth.keyring import KeyRing
 from splitlane.auth.limits import KeyUsage
 from splitlane.core.errors import AuthenticationFailed, PermissionDenied, RateLimited, SplitlaneError
@@ -106,8 +105,8 @@ class Guard:
 
 async def _refuse(scope: Scope, send: Send, error: SplitlaneError) -> None:
     path: str = scope["path"]
-    anthropic = path.startswith("/v1/messages") or any(k == b"anthropic-version" for k, _ in scope["headers"])
-    status, body = (render_anthropic_error if anthropic else render_openai_error)(error)
+    names = {k.decode("latin-1"): "" for k, _ in scope["headers"]}
+    status, body = for_request(path, names).render_error(error)
     headers = [(b"content-type", b"application/json")]
     if isinstance(error, AuthenticationFailed):
         challenge = b'Basic realm="splitlane"' if path.startswith(ADMIN_PREFIXES) else b"Bearer"

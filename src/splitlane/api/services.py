@@ -14,6 +14,7 @@ from splitlane.auth.keyring import KeyRing
 from splitlane.config import Config
 from splitlane.routing.planner import Planner, RoutePlan, Target
 from splitlane.routing.replicas import Replica, build_replicas
+from splitlane.sessions.state import SessionStore
 from splitlane.store.database import open_engine
 from splitlane.store.migrations import migrate
 from splitlane.store.responses import ResponseStore
@@ -23,6 +24,7 @@ from splitlane.telemetry.records import Clock
 from splitlane.telemetry.redact import Redactor
 from splitlane.telemetry.writer import TelemetryWriter
 from splitlane.upstream.http import HttpClient
+from splitlane.upstream.registry import build_upstream
 
 log = logging.getLogger("splitlane.auth")
 
@@ -63,7 +65,7 @@ class Services:
 
     @classmethod
     async def start(cls, config: Config) -> Services:
-        replicas = build_replicas(config)
+        replicas = build_replicas(config, lambda name, upstream: build_upstream(name, upstream, config))
         for replica in (r for rs in replicas.values() for r in rs):
             warm = getattr(replica.upstream, "warm", None)
             if warm is not None:
@@ -77,7 +79,15 @@ class Services:
         metrics = GatewayMetrics(lambda: services.gauges())  # read at scrape time, once services exists
         recorder = Recorder(clock, writer, metrics, settings.durable_wait_s, capture, config.max_sessions)
         keys = KeyRing(database, config.auth_required, config.auth_refresh_s)
-        services = cls(config, replicas, Planner(config, replicas), database, ResponseStore(database), recorder, keys)
+        services = cls(
+            config,
+            replicas,
+            Planner(config, replicas, SessionStore(config.max_sessions)),
+            database,
+            ResponseStore(database),
+            recorder,
+            keys,
+        )
         writer.start()
         await keys.refresh()
         keys.start()

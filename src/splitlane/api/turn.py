@@ -1,4 +1,5 @@
-"""One turn, for every surface: resolve the route, prime the upstream, stream or fold, map errors.
+"""One turn, for every surface: resolve the route, open the upstream (with fallbacks), fold or
+stream it, settle its end. Which of fold and stream a request gets is ``api/answer.py``'s choice.
 
 Response headers go out only after the first upstream event, so an upstream that fails before
 it says anything becomes a proper HTTP error in the surface's own format; a failure after that
@@ -21,12 +22,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 from starlette.responses import Response
 
-from splitlane.api.event_stream import EventStream
+from splitlane.api.error_response import internal
 from splitlane.api.pacing import Pacer
 from splitlane.api.relay import WireFold
 from splitlane.auth.limits import KeyUsage
 from splitlane.core.errors import (
-    InternalError,
     InvalidRequest,
     Overloaded,
     PermissionDenied,
@@ -76,13 +76,6 @@ class Surface(Protocol):
         ...
 
     def encode_response(self, request: ChatRequest, response: ChatResponse) -> dict[str, Any]: ...
-
-
-def internal(error: BaseException) -> SplitlaneError:
-    if isinstance(error, SplitlaneError):
-        return error
-    log.exception("unexpected error", exc_info=error)
-    return InternalError(f"internal error: {type(error).__name__}")
 
 
 # Failures worth trying the next target for; the client's own mistakes (4xx) are not.
@@ -165,15 +158,15 @@ def permit(usage: KeyUsage, plan: RoutePlan) -> None:
         raise PermissionDenied(f"key '{key.name}' may not use the {plan.decision.lane} lane of '{plan.alias}'")
 
 
-async def run_turn(
+def prepare(
     surface: Surface,
     services: Services,
     request: ChatRequest,
     api_key: KeyUsage | None = None,
     on_finish: OnFinish | None = None,
-) -> Response | EventStream:
-    """A streamed turn's response opens its upstream when the server runs it (``EventStream``);
-    a whole turn is opened and folded here, and its failures raise for the surface to render."""
+) -> Turn:
+    """The turn, routed (limits, plan, the key's permissions) and its telemetry begun; nothing
+    sent upstream yet. A refusal raises for the surface to render."""
     telemetry = services.telemetry
     t_recv = telemetry.clock.now()
     try:
@@ -186,21 +179,7 @@ async def run_turn(
         raise
     request = replace(request, session=plan.session.key)
     observer = telemetry.begin(request, plan.session, t_recv, api_key.key.id if api_key is not None else None)
-    finishing = Finishing(telemetry, observer, on_finish, api_key)
-    turn = Turn(surface, services, request, plan, finishing)
-    if request.stream:
-        return EventStream(turn, services.config.keepalive_s)
-    try:
-        opened = await turn.open()
-    except BaseException as exc:
-        telemetry.failed(observer, exc)
-        raise
-    target = turn.routed(opened)
-    response = await turn.fold(opened)
-    await finishing(response)
-    headers = {"x-splitlane-lane": str(plan.decision.lane), "x-splitlane-upstream": target.label}
-    body = response.wire if response.wire is not None else surface.encode_response(request, response)
-    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+    return Turn(surface, services, request, plan, Finishing(telemetry, observer, on_finish, api_key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +266,20 @@ class Turn:
         except BaseException as exc:
             self.finishing.telemetry.failed(observer, exc)
             raise
+
+    async def whole(self) -> Response:
+        """A non-streamed turn: opened, folded, settled; its failures raise for the surface to render."""
+        try:
+            opened = await self.open()
+        except BaseException as exc:
+            self.finishing.telemetry.failed(self.finishing.observer, exc)
+            raise
+        target = self.routed(opened)
+        response = await self.fold(opened)
+        await self.finishing(response)
+        headers = {"x-splitlane-lane": str(self.plan.decision.lane), "x-splitlane-upstream": target.label}
+        body = response.wire if response.wire is not None else self.surface.encode_response(self.request, response)
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
     async def stream(self, opened: Opened, encoder: StreamEncoder) -> AsyncGenerator[bytes, None]:
         """The turn's SSE chunks; a failure becomes the surface's in-stream error event.

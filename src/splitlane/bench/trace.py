@@ -1,4 +1,4 @@
-"""The ``agentsession/v1`` trace format (../shared/TRACES.md): JSONL, optionally gzipped.
+"""The ``agentsession/v1`` trace format (docs/bench.md, "Traces"): JSONL, optionally gzipped.
 
 A file header line, then per session one ``session`` line followed by its ``turn`` lines. Turns
 carry per-turn deltas, so a file grows linearly with the session. Pydantic here: traces are

@@ -3,7 +3,6 @@ traces; sweep a simulated upstream's parameter; check the measurement against th
 
 from __future__ import annotations
 
-import asyncio
 import time
 import webbrowser
 from collections.abc import Sequence
@@ -14,12 +13,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from splitlane.bench import report
 from splitlane.bench.convert import claude_code, swe_agent, tracelab
-from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, Replay, ReplayOptions, Target, TurnResult, parse_target
+from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
 from splitlane.cli.cache_bench import cache
@@ -27,6 +25,7 @@ from splitlane.cli.engine_bench import engine
 from splitlane.cli.load import load
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
+from splitlane.cli.replaying import run_replay
 from splitlane.cli.servers import serve_config, sim_settings
 from splitlane.config import ConfigError, load_config
 from splitlane.telemetry.metrics import SessionTable
@@ -88,27 +87,6 @@ def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
         url = stack.enter_context(serve_config(settings))
         return Target(target.name, url, target.api, "local", target.key_env)
     return target
-
-
-def run_replay(sessions: Sequence[Session], targets: Sequence[Target], options: ReplayOptions) -> list[TurnResult]:
-    replay = Replay(sessions, targets, options)
-    per_target = replay.turns_total()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        tasks = {t.name: progress.add_task(f"{t.name} turns", total=per_target) for t in targets}
-        errors = {t.name: 0 for t in targets}
-
-        def advance(result: TurnResult) -> None:
-            errors[result.target] += bool(result.error)
-            suffix = f" [red]({errors[result.target]} errors)[/red]" if errors[result.target] else ""
-            progress.update(tasks[result.target], advance=1, description=f"{result.target} turns{suffix}")
-
-        replay.on_turn = advance
-        results = asyncio.run(replay.run())
-    for name, count in replay.diverged.items():
-        if count:
-            console.print(f"[yellow]{name}: {count} live replies diverged from the trace (recorded ones kept)[/yellow]")
-    return results
 
 
 def publish(

@@ -18,6 +18,7 @@ from splitlane.bench.processes import ServerError
 from splitlane.bench.replay import GapPolicy, ReplayOptions
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.cli.options import parse_pairs
+from splitlane.cli.replaying import run_replay
 
 console = Console()
 
@@ -33,8 +34,6 @@ def cache(
 ) -> None:
     """Cache hit ratio, TTFT and billed input: a Messages client direct vs through splitlane, and a
     Chat client through splitlane to an Anthropic-kind sim with breakpoints auto vs off."""
-    from splitlane.cli.bench import run_replay  # the shared replay with its progress bars
-
     if turns < 2 or sessions < 1:
         raise typer.BadParameter("at least 2 turns and 1 session")
     overrides = parse_pairs(sim_set or [], "--sim-set")

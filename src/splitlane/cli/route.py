@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from splitlane.api.decoding import SURFACES, decode_any, guess_surface
+from splitlane.api.surfaces import SURFACES, guess_surface
 from splitlane.config import Config
 from splitlane.routing.planner import Planner, RoutePlan
-from splitlane.routing.replicas import build_replicas
+from splitlane.routing.replicas import stand_ins
 
 route_app = typer.Typer(help="Inspect routing decisions.", no_args_is_help=True)
 
@@ -27,8 +27,8 @@ def parse_headers(values: list[str]) -> dict[str, str]:
 
 
 def explain(config: Config, body: Any, headers: dict[str, str], surface: str | None = None) -> RoutePlan:
-    request = decode_any(surface or guess_surface(body, headers), body, headers)
-    return Planner(config, build_replicas(config)).plan(request, observe=False)
+    request = SURFACES[surface or guess_surface(body, headers)].decode(body, headers)
+    return Planner(config, stand_ins(config)).plan(request, observe=False)
 
 
 def describe(plan: RoutePlan) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``splitlane setup``: the client-side settings that point an agent at this gateway.
 
-Each client reads a different file (../shared/PROTOCOLS.md §4): Codex a ``config.toml`` model
+Each client reads a different file (docs/agents.md): Codex a ``config.toml`` model
 provider (Responses wire API), Claude Code environment variables (here in its settings.json
 ``env`` block, with ``opusplan`` mapped to the plan and act lanes), OpenCode an ``opencode.json``
 provider plus per-agent models, Cline its Plan and Act model settings (set in its UI).

@@ -19,54 +19,15 @@ import queue
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
 
 from splitlane.core.errors import ContextTooLong, InternalError, Overloaded
-from splitlane.engine.runner import BatchToken, KvFull, Runner, SamplingParams
+from splitlane.engine.requests import Done, Job, Ticket
+from splitlane.engine.runner import BatchToken, KvFull, Runner
 from splitlane.engine.sequences import Running, Slot, common_prefix
 from splitlane.engine.speculation import MAX_DRAFT, StepCost, draft_length
 from splitlane.engine.text import TextStream
 
 PREFILL_CHUNK_WHILE_DECODING = 128  # prompt tokens per step while others decode (their latency)
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    prompt: str
-    max_tokens: int | None
-    sampling: SamplingParams
-    stops: tuple[str, ...] = ()
-    grammar: str | None = None  # GBNF (runner.grammar_of a JSON schema): output follows it
-    speculate: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    """The end of a job, with its statistics."""
-
-    prompt_tokens: int
-    cached_tokens: int
-    output_tokens: int
-    hit_max_tokens: bool
-    stop_sequence: str | None
-    queue_wait_s: float
-    prefill_s: float
-    decode_s: float
-    drafted_tokens: int = 0
-    accepted_tokens: int = 0
-
-
-@dataclass(slots=True)
-class Ticket:
-    job: Job
-    tokens: list[int]
-    loop: asyncio.AbstractEventLoop
-    out: asyncio.Queue[str | Done | BaseException]
-    enqueued: float = field(default_factory=time.monotonic)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def send(self, item: str | Done | BaseException) -> None:
-        self.loop.call_soon_threadsafe(self.out.put_nowait, item)
 
 
 class Engine:

@@ -10,7 +10,7 @@ from splitlane.engine.speculation import Acceptance, Lookup
 from splitlane.engine.text import TextStream
 
 if TYPE_CHECKING:
-    from splitlane.engine.engine import Ticket
+    from splitlane.engine.requests import Ticket
 
 
 @dataclass(slots=True)

@@ -1,9 +1,9 @@
 """What the clients themselves say about the turn: plan-mode markers and background work.
 
 Markers are read from the end of the conversation: the latest one decides (reminders persist in
-older turns). Sources: ../shared/PROTOCOLS.md §4 (Codex, Claude Code, Cline legacy and SDK,
-OpenCode). Matching is case-insensitive on several variants, since prompt texts change between
-client versions.
+older turns). Which markers each client writes (Codex, Claude Code, Cline legacy and SDK,
+OpenCode): docs/routing.md, "How a turn is classified". Matching is case-insensitive on several
+variants, since prompt texts change between client versions.
 """
 
 from __future__ import annotations

@@ -50,10 +50,13 @@ class RoutePlan:
 
 
 class Planner:
-    def __init__(self, config: Config, replicas: Mapping[str, Sequence[Replica]]) -> None:
+    def __init__(
+        self, config: Config, replicas: Mapping[str, Sequence[Replica]], sessions: SessionStore | None = None
+    ) -> None:
+        """``sessions``: where lanes and affinity of each session are kept (a fresh store if none)."""
         self.config = config
         self.replicas = replicas
-        self.sessions = SessionStore(config.max_sessions)
+        self.sessions = sessions if sessions is not None else SessionStore(config.max_sessions)
         self._cooldown_until: dict[str, float] = {}
         self._targets: dict[tuple[str, int], Target] = {}  # (label, replica index): built once, config is fixed
 

@@ -69,12 +69,6 @@ def _applied(connection: Connection) -> set[int]:
     return set(connection.execute(select(schema_migrations.c.version)).scalars())
 
 
-def current_version(connection: Connection) -> int:
-    if not inspect(connection).has_table(schema_migrations.name):
-        return 0
-    return max(_applied(connection), default=0)
-
-
 async def migrate(engine: AsyncEngine) -> list[int]:
     """Apply every missing step; return the versions applied now."""
     async with engine.begin() as connection:

@@ -1,9 +1,7 @@
 """HTTP transport shared by the upstream kinds: pooled connections, SSE, error translation.
 
-The client is our own small HTTP/1.1 one (``upstream/pool.py`` and ``connection.py``, httptools' parser): aiohttp,
-before it, spent ~0.36 ms of a loaded gateway's way in between the call and the request's bytes
-on the socket, and httpx before that about twice aiohttp's CPU per request and per chunk (both
-measured with ``splitlane bench overhead``).
+The client is our own small HTTP/1.1 one (``upstream/pool.py`` and ``connection.py``, httptools'
+parser); the measurements that chose it are in docs/performance.md.
 
 Lower-level failures (connection, parsing, timeouts) are translated into ``core.errors`` at one
 boundary, ``translate_errors``, and re-raised ``from`` the original.

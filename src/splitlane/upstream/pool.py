@@ -1,13 +1,9 @@
 """The upstream hop's HTTP/1.1 client: a pool of kept-alive connections (``upstream/connection.py``:
 asyncio transports, httptools' C parser reading the answers) to one origin.
 
-Why not aiohttp, which this replaced: on the gateway's way in, timestamps at 64 concurrent paced
-streams (``splitlane bench overhead``) put ~0.36 ms between calling ``ClientSession.post`` and the
-request's bytes reaching the socket — ~0.1 ms building the request (URL, cookies, headers,
-tracing), and on Python < 3.12 the body written by a task of its own that waits behind every
-other ready callback on a loaded loop. Here a request goes out at once, its head and body in one
-``writelines``, and each body read goes from ``data_received`` to the reader without a stream
-buffer in between. What an upstream hop needs and nothing more: POST/GET with a bytes body,
+A request goes out at once, its head and body in one ``writelines``, and each body read goes
+from ``data_received`` to the reader without a stream buffer in between (why a client of our own:
+docs/performance.md, "Where the time went"). What an upstream hop needs and nothing more: POST/GET with a bytes body,
 Content-Length or chunked or read-to-close answers, TLS, keep-alive with a pool limit, idle
 connections closed after ``keepalive_s``, a connect timeout and an optional timeout per read;
 no redirects, cookies, proxies or content decoding (requests say ``accept-encoding: identity``).

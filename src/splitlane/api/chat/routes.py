@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from splitlane.api.answer import answer
 from splitlane.api.body import client_headers, read_json, validate
 from splitlane.api.chat.decode import decode_request
 from splitlane.api.chat.encode import ChatStreamEncoder, encode_response
@@ -14,11 +15,9 @@ from splitlane.api.chat.fold import ChatFold
 from splitlane.api.chat.schema import ChatBody
 from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller
-from splitlane.api.openai_errors import render_openai_error
 from splitlane.api.relay import RelayEncoder
 from splitlane.api.services import Services
-from splitlane.api.sse import COMMENT_KEEPALIVE
-from splitlane.api.turn import run_turn
+from splitlane.api.surfaces import CHAT
 from splitlane.core.errors import SplitlaneError
 from splitlane.core.events import Relay
 from splitlane.core.request import ChatRequest
@@ -38,11 +37,11 @@ class ChatRelayEncoder(RelayEncoder):
 
 
 class ChatSurface:
-    name = "chat"
-    keepalive = COMMENT_KEEPALIVE
+    name = CHAT.name
+    keepalive = CHAT.keepalive
 
     def render_error(self, error: SplitlaneError) -> tuple[int, dict[str, object]]:
-        return render_openai_error(error)
+        return CHAT.render_error(error)
 
     def stream_encoder(self, request: ChatRequest) -> ChatStreamEncoder:
         return ChatStreamEncoder(request, wants_usage(request))
@@ -60,4 +59,4 @@ class ChatSurface:
 async def create(request: Request, services: Services) -> Response | EventStream:
     raw = await read_json(request, services.config.max_body_bytes)
     canonical = decode_request(validate(ChatBody, raw), client_headers(request), raw)
-    return await run_turn(ChatSurface(), services, canonical, caller(request.scope))
+    return await answer(ChatSurface(), services, canonical, caller(request.scope))

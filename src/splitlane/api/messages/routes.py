@@ -8,28 +8,28 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from splitlane.api.answer import answer
 from splitlane.api.body import client_headers, read_json, validate
 from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller
 from splitlane.api.messages.decode import decode_request
-from splitlane.api.messages.encode import MessagesStreamEncoder, encode_response, render_error
+from splitlane.api.messages.encode import MessagesStreamEncoder, encode_response
 from splitlane.api.messages.fold import MessagesFold
 from splitlane.api.messages.schema import CountTokensBody, MessagesBody
 from splitlane.api.relay import RelayEncoder
 from splitlane.api.services import Services
-from splitlane.api.sse import PING_EVENT
-from splitlane.api.turn import run_turn
+from splitlane.api.surfaces import MESSAGES
 from splitlane.core.errors import SplitlaneError
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse
 
 
 class MessagesSurface:
-    name = "messages"
-    keepalive = PING_EVENT
+    name = MESSAGES.name
+    keepalive = MESSAGES.keepalive
 
     def render_error(self, error: SplitlaneError) -> tuple[int, dict[str, object]]:
-        return render_error(error)
+        return MESSAGES.render_error(error)
 
     def stream_encoder(self, request: ChatRequest) -> MessagesStreamEncoder:
         return MessagesStreamEncoder(request)
@@ -47,7 +47,7 @@ class MessagesSurface:
 async def create(request: Request, services: Services) -> Response | EventStream:
     raw = await read_json(request, services.config.max_body_bytes)
     canonical = decode_request(validate(MessagesBody, raw), client_headers(request), raw)
-    return await run_turn(MessagesSurface(), services, canonical, caller(request.scope))
+    return await answer(MessagesSurface(), services, canonical, caller(request.scope))
 
 
 async def count_tokens(request: Request, services: Services) -> Response:

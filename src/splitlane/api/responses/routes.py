@@ -8,18 +8,19 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from splitlane.api.answer import answer
 from splitlane.api.body import client_headers, read_json, validate
 from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller, caller_id
-from splitlane.api.openai_errors import TYPES, render_openai_error
+from splitlane.api.openai_errors import TYPES
 from splitlane.api.relay import RelayEncoder
 from splitlane.api.responses.decode import decode_request, input_items
 from splitlane.api.responses.encode import ResponseContext, ResponsesStreamEncoder, encode_response
 from splitlane.api.responses.fold import ResponsesFold, restore
 from splitlane.api.responses.schema import ResponsesBody
 from splitlane.api.services import Services
-from splitlane.api.sse import COMMENT_KEEPALIVE, sse
-from splitlane.api.turn import run_turn
+from splitlane.api.sse import sse
+from splitlane.api.surfaces import RESPONSES
 from splitlane.core.errors import NotFound, SplitlaneError
 from splitlane.core.events import Event, Finish, Relay
 from splitlane.core.request import ChatRequest
@@ -27,15 +28,15 @@ from splitlane.core.response import ChatResponse
 
 
 class ResponsesSurface:
-    name = "responses"
-    keepalive = COMMENT_KEEPALIVE
+    name = RESPONSES.name
+    keepalive = RESPONSES.keepalive
 
     def __init__(self, ctx: ResponseContext, keeps: bool = False) -> None:
         self.ctx = ctx
         self.keeps = keeps  # the gateway stores the response object (store: true)
 
     def render_error(self, error: SplitlaneError) -> tuple[int, dict[str, object]]:
-        return render_openai_error(error)
+        return RESPONSES.render_error(error)
 
     def stream_encoder(self, request: ChatRequest) -> ResponsesStreamEncoder:
         return ResponsesStreamEncoder(self.ctx)
@@ -145,7 +146,7 @@ async def create(request: Request, services: Services) -> Response | EventStream
             )
             await services.responses.put(stored, history + list(stored.get("output") or []), owner)
 
-    return await run_turn(surface, services, canonical, caller(request.scope), store)
+    return await answer(surface, services, canonical, caller(request.scope), store)
 
 
 async def retrieve(request: Request, services: Services) -> Response:

@@ -25,7 +25,8 @@ import httpx
 import orjson
 
 from splitlane.bench.processes import free_port, start_process, wait_ready
-from splitlane.engine.engine import Done, Engine, Job
+from splitlane.engine.engine import Engine
+from splitlane.engine.requests import Done, Job
 from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams
 from splitlane.upstream.sse import SSEDecoder
 

@@ -14,7 +14,8 @@ from splitlane.core.ids import new_id
 from splitlane.core.request import ChatRequest
 from splitlane.core.usage import EngineStats, Usage
 from splitlane.engine import prompt, templates, toolcalls
-from splitlane.engine.engine import Done, Engine, Job
+from splitlane.engine.engine import Engine
+from splitlane.engine.requests import Done, Job
 from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path, grammar_of
 from splitlane.upstream import unsupported
 
@@ -43,18 +44,18 @@ class LocalUpstream:
         self.config = config
         self._engine: Engine | None = None
 
-    @property
-    def engine(self) -> Engine:
+    def start(self) -> Engine:
         """The engine thread, started (and the model loading) on first use or by ``warm``."""
         if self._engine is None:
             self._engine = Engine(partial(_load, self.config))
         return self._engine
 
     def warm(self) -> None:
-        self.engine  # noqa: B018 - starts loading the model in the engine thread
+        """Start loading the model in the engine thread now, while the server starts."""
+        self.start()
 
     async def _prompt(self, request: ChatRequest) -> str:
-        runner = await self.engine.runner()
+        runner = await self.start().runner()
         return templates.render(runner.metadata, prompt.turns(request))
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
@@ -80,7 +81,7 @@ class LocalUpstream:
         )
         parser = toolcalls.ToolCallParser(prompt.tools_enabled(request), forced=schema is not None)
         blocks = BlockWriter()
-        async with aclosing(self.engine.generate(job)) as items:
+        async with aclosing(self.start().generate(job)) as items:
             async for item in items:
                 if isinstance(item, Done):
                     for event in self._pieces(blocks, parser.finish()) + self._finish(blocks, item):
@@ -115,7 +116,7 @@ class LocalUpstream:
         return False
 
     async def count_tokens(self, request: ChatRequest) -> int:
-        runner = await self.engine.runner()
+        runner = await self.start().runner()
         return len(await asyncio.to_thread(runner.tokenize, await self._prompt(request)))
 
     @property
