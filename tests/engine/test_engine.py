@@ -41,7 +41,7 @@ async def _run(engine: Engine, prompt: str, max_tokens: int = 80, **job: object)
 
 async def _idle(engine: Engine) -> None:
     for _ in range(200):
-        if not engine._running and not any(s.busy for s in engine._slots):
+        if not engine.scheduler.running and not any(s.busy for s in engine.scheduler.slots):
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the engine kept a sequence busy")

@@ -23,9 +23,9 @@ from collections.abc import AsyncGenerator, Callable
 from splitlane.core.errors import ContextTooLong, InternalError, Overloaded
 from splitlane.engine.requests import Done, Job, Ticket
 from splitlane.engine.runner import BatchToken, KvFull, Runner
-from splitlane.engine.sequences import Running, Slot, common_prefix
+from splitlane.engine.scheduler import Scheduler
+from splitlane.engine.sequences import Running
 from splitlane.engine.speculation import MAX_DRAFT, StepCost, draft_length
-from splitlane.engine.text import TextStream
 
 PREFILL_CHUNK_WHILE_DECODING = 128  # prompt tokens per step while others decode (their latency)
 
@@ -36,9 +36,7 @@ class Engine:
         self._loaded = threading.Event()
         self._runner: Runner | None = None
         self._load_error: BaseException | None = None
-        self._waiting: list[Ticket] = []
-        self._running: list[Running] = []
-        self._slots: list[Slot] = []
+        self.scheduler = Scheduler()  # which sequence each request runs in (the engine thread's)
         self._cost = StepCost()
         self._thread = threading.Thread(target=self._main, args=(load,), name="splitlane-engine", daemon=True)
         self._thread.start()
@@ -77,7 +75,7 @@ class Engine:
     @property
     def queue_depth(self) -> int:
         """Requests waiting for a sequence (not counting those running)."""
-        return self._jobs.qsize() + len(self._waiting)
+        return self._jobs.qsize() + len(self.scheduler.waiting)
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -87,7 +85,7 @@ class Engine:
     def _main(self, load: Callable[[], Runner]) -> None:
         try:
             self._runner = load()
-            self._slots = [Slot(seq) for seq in range(self._runner.n_seq)]
+            self.scheduler.open(self._runner)
         except Exception as exc:
             self._load_error = exc
         finally:
@@ -97,23 +95,23 @@ class Engine:
             return
         try:
             while self._receive():
-                self._admit(runner)
-                if self._running:
+                self.scheduler.admit(runner)
+                if self.scheduler.running:
                     try:
                         self._step(runner)
                     except Exception as exc:  # the model failed: every running request learns it
-                        for run in self._running:
-                            self._fail(run, exc)
+                        for run in list(self.scheduler.running):  # fail() removes each from the list
+                            self.scheduler.fail(run, exc, self._runner)
         finally:
-            for ticket in self._waiting:
+            for ticket in self.scheduler.waiting:
                 ticket.send(Overloaded("the embedded engine is shutting down"))
-            for run in self._running:
-                self._fail(run, Overloaded("the embedded engine is shutting down"))
+            for run in list(self.scheduler.running):
+                self.scheduler.fail(run, Overloaded("the embedded engine is shutting down"), self._runner)
             runner.close()
 
     def _receive(self) -> bool:
         """Take new tickets (waiting for one when idle); False once closed and drained."""
-        block = not self._running and not self._waiting
+        block = not self.scheduler.running and not self.scheduler.waiting
         while True:
             try:
                 ticket = self._jobs.get(block=block)
@@ -121,58 +119,11 @@ class Engine:
                 return True
             if ticket is None:
                 return False
-            self._waiting.append(ticket)
+            self.scheduler.waiting.append(ticket)
             block = False
 
-    def _admit(self, runner: Runner) -> None:
-        for run in [r for r in self._running if r.ticket.cancelled.is_set()]:
-            self._release(run)
-        self._waiting = [t for t in self._waiting if not t.cancelled.is_set()]
-        while self._waiting:
-            free = [s for s in self._slots if not s.busy]
-            if not free:
-                return
-            ticket = self._waiting.pop(0)
-            try:
-                self._running.append(self._start(runner, ticket, free))
-            except Exception as exc:  # this request cannot start (a grammar llama.cpp refuses); the rest go on
-                ticket.send(exc)
-
-    def _start(self, runner: Runner, ticket: Ticket, free: list[Slot]) -> Running:
-        sampler = runner.sampler(ticket.job.sampling, ticket.job.grammar)  # first: it may refuse the request
-        prompt = ticket.tokens
-        held = {s.seq: common_prefix(s.tokens, prompt) for s in self._slots}  # tokens of this prompt each holds
-        slot = max(free, key=lambda s: (held[s.seq], not s.tokens, -s.last_used))
-        reuse = min(held[slot.seq], len(prompt) - 1)
-        donor = max(self._slots, key=lambda s: held[s.seq])
-        shared = min(held[donor.seq], len(prompt) - 1)
-        if donor is not slot and shared > reuse:  # another sequence holds more of this prompt
-            runner.forget(slot.seq, 0)
-            runner.share(donor.seq, slot.seq, shared)
-            reuse = shared
-        else:
-            runner.forget(slot.seq, reuse)
-        slot.lookup.reset(prompt[:reuse])
-        slot.busy = True
-        job = ticket.job
-        room = runner.n_ctx - len(prompt)
-        speculate = job.speculate and job.grammar is None
-        leaders = [(r, common_prefix(r.prompt, prompt)) for r in self._running]
-        return Running(
-            ticket=ticket,
-            slot=slot,
-            sampler=sampler,
-            text=TextStream(job.stops),
-            limit=min(job.max_tokens or room, room),
-            cached=reuse,
-            admitted=time.monotonic(),
-            speculate=speculate,
-            prefilled=reuse,
-            leaders=[(r, n) for r, n in leaders if n > reuse],
-        )
-
     def _step(self, runner: Runner) -> None:
-        decoding = [r for r in self._running if r.pending is not None]
+        decoding = [r for r in self.scheduler.running if r.pending is not None]
         batch: list[BatchToken] = []
         plan: list[tuple[Running, int, list[int]]] = []  # (request, its first batch index, drafts)
         for run in decoding:
@@ -186,10 +137,10 @@ class Engine:
         if decoding:
             budget = min(budget, PREFILL_CHUNK_WHILE_DECODING)
         chunks: list[tuple[Running, list[int], int | None]] = []  # (request, chunk, index of its last token)
-        for run in (r for r in self._running if r.pending is None):
+        for run in (r for r in self.scheduler.running if r.pending is None):
             if budget <= 0:
                 break
-            if run.leaders and self._follow(runner, run):
+            if run.leaders and self.scheduler.follow(runner, run):
                 continue  # an earlier request is prefilling this prompt's beginning: share it when done
             chunk = run.prompt[run.prefilled : run.prefilled + budget]
             last = run.prefilled + len(chunk) == len(run.prompt)
@@ -211,29 +162,8 @@ class Engine:
                 self._emit(runner, run, [run.sampler.sample(last_index)])
         for run, index, drafts in plan:
             self._verify(runner, run, index, drafts)
-        for run in [r for r in self._running if r.finished]:
+        for run in [r for r in self.scheduler.running if r.finished]:
             self._finish(run)
-
-    def _follow(self, runner: Runner, run: Running) -> bool:
-        """Take what earlier requests have prefilled of this prompt (shared cells, not recomputed);
-        True while one of them is still prefilling more of it (this one waits a step rather than
-        computing the same positions: N sessions started together share one prefill of their
-        common system prompt)."""
-        last = len(run.prompt) - 1  # the prompt's last token is decoded by the request itself (its logits)
-        leaders = [(r, n) for r, n in run.leaders if r in self._running and min(n, last) > run.prefilled]
-        run.leaders = leaders
-        wait = False
-        for leader, common in leaders:
-            held = min(common, last, len(leader.slot.tokens))
-            if held > run.prefilled:
-                runner.forget(run.slot.seq, run.prefilled)
-                runner.share(leader.slot.seq, run.slot.seq, held, start=run.prefilled)
-                run.slot.lookup.extend(run.prompt[run.prefilled : held])
-                run.cached += held - run.prefilled
-                run.prefilled = held
-            if min(common, last) > run.prefilled and leader.pending is None:
-                wait = True  # the leader is prefilling toward the common part
-        return wait
 
     def _drafts(self, run: Running, decoding: int) -> list[int]:
         assert run.pending is not None
@@ -292,20 +222,13 @@ class Engine:
                 runner.decode(batch)
                 return True
             except KvFull:
-                if self._evict(runner):
+                if self.scheduler.evict(runner):
                     continue
-                newest = max(self._running, key=lambda r: r.admitted)
-                self._fail(newest, Overloaded("the embedded engine's KV cache is full; retry shortly"))
+                newest = max(self.scheduler.running, key=lambda r: r.admitted)
+                self.scheduler.fail(
+                    newest, Overloaded("the embedded engine's KV cache is full; retry shortly"), self._runner
+                )
                 return False
-
-    def _evict(self, runner: Runner) -> bool:
-        idle = [s for s in self._slots if not s.busy and s.tokens]
-        if not idle:
-            return False
-        victim = min(idle, key=lambda s: s.last_used)
-        runner.forget(victim.seq, 0)
-        victim.lookup.reset([])
-        return True
 
     def _finish(self, run: Running) -> None:
         tail = run.text.flush()
@@ -328,21 +251,4 @@ class Engine:
                 accepted_tokens=run.accepted,
             )
         )
-        self._release(run)
-
-    def _fail(self, run: Running, exc: BaseException) -> None:
-        run.ticket.send(exc)
-        if run in self._running:
-            self._release(run)
-        if self._runner is not None:  # what it left in the cache is not worth trusting
-            self._runner.forget(run.slot.seq, 0)
-            run.slot.lookup.reset([])
-
-    def _release(self, run: Running) -> None:
-        """The sequence becomes idle; its tokens stay cached for the session's next turn."""
-        run.sampler.free()
-        run.slot.busy = False
-        run.slot.last_used = time.monotonic()
-        if run.prefilled < len(run.prompt) and self._runner is not None:
-            self._runner.forget(run.slot.seq, len(run.slot.tokens))
-        self._running.remove(run)
+        self.scheduler.release(run, self._runner)
