@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import cast
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from splitlane.core.errors import ContextTooLong, Overloaded
 from splitlane.engine.engine import Engine
 from splitlane.engine.requests import Done, Job
-from splitlane.engine.runner import Runner, SamplingParams
+from splitlane.engine.runner import BatchToken, Runner, SamplingParams
 from tests.engine.fake_model import FakeModel
 
 pytestmark = pytest.mark.anyio
@@ -201,3 +202,32 @@ async def test_stop_string_ends_the_request() -> None:
     assert cut == free[: free.index(stop)]
     assert done.stop_sequence == stop
     assert not done.hit_max_tokens
+
+
+class BrokenModel(FakeModel):
+    """Fails one decode once ``broken`` is set (a model error mid-run), then works again."""
+
+    broken = False
+
+    def decode(self, tokens: Sequence[BatchToken]) -> None:
+        if self.broken:
+            self.broken = False
+            raise RuntimeError("the model broke")
+        super().decode(tokens)
+
+
+async def test_a_failing_step_reaches_every_running_request() -> None:
+    """The step carried all three: each must learn of its failure, none may go on as if not."""
+    model = BrokenModel()
+    model.gate.clear()
+    engine = _engine(model)
+    prompts = [CODE, "the quick brown fox jumps over the lazy dog " * 2, "lorem ipsum dolor sit amet " * 3]
+    try:
+        tasks = [asyncio.create_task(_run(engine, p, 60)) for p in prompts]
+        await asyncio.sleep(0.2)  # all three queued and admitted before the first step
+        model.broken = True
+        model.gate.set()
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
+    finally:
+        engine.close()
+    assert all(isinstance(r, RuntimeError) for r in results), results
