@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from splitlane.sim_profiles import load_profile
+
 UpstreamKind = Literal["openai_chat", "openai_responses", "anthropic", "local", "sim"]
 LaneName = Literal["plan", "act", "background"]
 # Where a Chat Completions upstream puts reasoning (upstream/openai_chat/reasoning.py).
@@ -82,8 +84,6 @@ class UpstreamConfig(_Strict):
     @model_validator(mode="after")
     def _known_sim_profile(self) -> UpstreamConfig:
         if self.kind == "sim":
-            from splitlane.upstream.sim.profile import load_profile  # pure data; no I/O
-
             load_profile(self.sim_profile, self.sim)
         return self
 

@@ -6,7 +6,7 @@ import pytest
 
 from splitlane.bench.fidelity import compare
 from splitlane.bench.replay import TurnResult
-from splitlane.upstream.sim.profile import load_profile
+from splitlane.sim_profiles import load_profile
 
 
 def turn(index: int, t_send: float, ttft: float, decode_s: float, planned: float | None) -> TurnResult:

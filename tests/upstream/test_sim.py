@@ -6,8 +6,8 @@ import anthropic
 import openai
 import pytest
 
+from splitlane.sim_profiles import PROFILES, load_profile
 from splitlane.upstream.sim.adapter import schedule
-from splitlane.upstream.sim.profile import PROFILES, load_profile
 
 
 def test_schedule_follows_the_profile() -> None:

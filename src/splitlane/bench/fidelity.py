@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from splitlane.bench.replay import TurnResult
 from splitlane.bench.report import by_session
+from splitlane.sim_profiles import SimProfile
 from splitlane.telemetry.metrics import gaps_before, percentile
 from splitlane.upstream.sim.adapter import schedule
-from splitlane.upstream.sim.profile import SimProfile
 
 
 @dataclass(frozen=True, slots=True)

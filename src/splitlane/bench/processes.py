@@ -6,12 +6,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psutil
 
 
@@ -62,9 +62,10 @@ def wait_ready(name: str, url: str, proc: subprocess.Popen[bytes], log: Path, ti
             tail = log.read_text(errors="replace")[-2000:]
             raise ServerError(f"{name} exited with status {proc.returncode} while starting:\n{tail}")
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
+            with urllib.request.urlopen(url, timeout=1.0) as answer:  # a loopback probe: stdlib is enough
+                if answer.status == 200:
+                    return
+        except (OSError, ValueError):  # refused, reset, timed out, an HTTP error status
             pass
         time.sleep(0.2)
     raise ServerError(f"{name} did not answer {url} within {timeout_s:.0f} s (log: {log})")

@@ -292,7 +292,7 @@ def fidelity(
 ) -> None:
     """Replay against a simulator of known timing and print measured/expected per metric."""
     from splitlane.bench.fidelity import compare
-    from splitlane.upstream.sim.profile import load_profile
+    from splitlane.sim_profiles import load_profile
 
     try:
         known = load_profile(profile, {"jitter": "0"})

@@ -21,9 +21,9 @@ from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
 from splitlane.core.errors import SplitlaneError
+from splitlane.sim_profiles import PROFILES
 from splitlane.store.database import redact_url
 from splitlane.telemetry.queries import GROUPINGS
-from splitlane.upstream.sim.profile import PROFILES
 
 app = typer.Typer(help="splitlane: one endpoint for coding agents.", no_args_is_help=True, add_completion=False)
 

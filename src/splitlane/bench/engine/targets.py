@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 import orjson
 
 from splitlane.bench.processes import free_port, start_process, wait_ready
+from splitlane.config import UpstreamConfig
+from splitlane.core.errors import SplitlaneError
 from splitlane.engine.engine import Engine
 from splitlane.engine.requests import Done, Job
 from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams
-from splitlane.upstream.sse import SSEDecoder
+from splitlane.upstream.http import HttpClient, post_sse
 
 GREEDY = SamplingParams(temperature=0.0)
 
@@ -146,18 +147,16 @@ class B2:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._client = httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(600.0))
+        # the gateway's own upstream client (a 600 s read bound: a long prefill on two cores)
+        self._client = HttpClient(UpstreamConfig(kind="openai_chat", base_url=url, idle_timeout_s=600))
 
     async def _chunks(self, prompt: str, max_tokens: int) -> AsyncIterator[dict[str, Any]]:
         body = {"prompt": _without_bos(prompt), "max_tokens": max_tokens, "temperature": 0.0, "stream": True}
-        async with self._client.stream("POST", "/v1/completions", json=body) as response:
-            response.raise_for_status()
-            decoder = SSEDecoder()
-            async for raw in response.aiter_raw():
-                for event in decoder.feed(raw):
-                    if event.data.strip() == "[DONE]":
-                        return
-                    yield orjson.loads(event.data)
+        async with post_sse(self._client, self.name, "/v1/completions", body, {}) as events:
+            async for event in events:
+                if event.data.strip() == "[DONE]":
+                    return
+                yield orjson.loads(event.data)
 
     async def complete(self, prompt: str, max_tokens: int) -> Result:
         result = Result()
@@ -170,8 +169,8 @@ class B2:
                 choice = chunk["choices"][0]
                 texts.append(choice["text"])
                 result.output_tokens += choice.get("finish_reason") is None  # one chunk per token, then why
-        except httpx.HTTPError as exc:
-            result.error = f"{type(exc).__name__}: {exc}"
+        except SplitlaneError as exc:
+            result.error = f"{type(exc).__name__}: {exc.message}"
         result.wall_s = time.perf_counter() - started
         result.text = "".join(texts)
         return result

@@ -18,9 +18,9 @@ from splitlane.core.events import Event, StopReason, UsageUpdate
 from splitlane.core.request import ChatRequest
 from splitlane.core.usage import Usage
 from splitlane.sessions.identify import identify
+from splitlane.sim_profiles import SimProfile, load_profile
 from splitlane.upstream.estimate import estimate_input_tokens
 from splitlane.upstream.sim.cache import CacheLedger, CacheUse, PromptCache
-from splitlane.upstream.sim.profile import SimProfile, load_profile
 
 FILLER = " tok"  # about one token each
 MAX_SESSIONS = 10_000
