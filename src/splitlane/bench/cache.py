@@ -21,14 +21,15 @@ their ledgers can be read.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from splitlane.api.app import create_app
-from splitlane.bench.processes import Server, free_port, start_process, wait_ready
+from splitlane.bench.overhead import servers
+from splitlane.bench.processes import Server
 from splitlane.bench.replay import Target, TurnResult
 from splitlane.cli.servers import serve_in_thread, sim_settings
 from splitlane.upstream.sim.adapter import SimUpstream
@@ -101,20 +102,9 @@ def gateway_config(sim_url: str, breakpoints: str, data_dir: Path) -> str:
     )
 
 
-@contextmanager
-def gateway(workdir: Path, name: str, sim_url: str, breakpoints: str) -> Iterator[Server]:
+def gateway(workdir: Path, name: str, sim_url: str, breakpoints: str) -> AbstractContextManager[Server]:
     """``splitlane serve`` in front of one sim, as a user runs it."""
-    import sys
-
-    config = workdir / f"{name}.toml"
-    config.write_text(gateway_config(sim_url, breakpoints, workdir / f"{name}-data"))
-    port = free_port()
-    argv = [sys.executable, "-m", "splitlane", "serve", "--config", str(config), "--host", "127.0.0.1"]
-    log = workdir / f"{name}.log"
-    with start_process([*argv, "--port", str(port)], log) as proc:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(name, f"{url}/health", proc, log, 60)
-        yield Server(name, url, proc.pid)
+    return servers.serve(workdir, name, gateway_config(sim_url, breakpoints, workdir / f"{name}-data"))
 
 
 def start(

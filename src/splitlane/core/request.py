@@ -112,8 +112,5 @@ class ChatRequest:
 
     def split_system(self) -> tuple[str, tuple[Message, ...]]:
         """The leading system/developer messages joined as one prompt, and the rest."""
-        system: list[str] = []
-        rest = list(self.messages)
-        while rest and rest[0].role in (Role.SYSTEM, Role.DEVELOPER):
-            system.append(rest.pop(0).text)
-        return "\n\n".join(s for s in system if s), tuple(rest)
+        system, rest = self.split_system_messages()
+        return "\n\n".join(text for m in system if (text := m.text)), rest

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from splitlane.config import UpstreamConfig
 from splitlane.core.events import Event, Relay
 from splitlane.core.request import ChatRequest
+from splitlane.upstream import unsupported
 from splitlane.upstream.estimate import estimate_input_tokens
 from splitlane.upstream.http import HttpClient, post_sse
 from splitlane.upstream.sse import ServerSentEvent
@@ -72,6 +73,8 @@ class RemoteUpstream(ABC):
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         if not self.relays(request):
+            # what this API cannot express is refused (400) or left out, by the upstream's setting
+            unsupported.check(request, self.protocol, self.config, self.kind)
             return self.encode_request(request)
         assert request.wire is not None
         body = dict(request.wire)

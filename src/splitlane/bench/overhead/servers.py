@@ -59,17 +59,22 @@ def splitlane_config(upstream_url: str, data_dir: Path) -> str:
 
 
 @contextmanager
-def splitlane(workdir: Path, upstream_url: str) -> Iterator[Server]:
-    """``splitlane serve`` as a user runs it (default settings: telemetry on, SQLite, info log)."""
-    config = workdir / "splitlane.toml"
-    config.write_text(splitlane_config(upstream_url, workdir / "splitlane-data"))
+def serve(workdir: Path, name: str, config_text: str) -> Iterator[Server]:
+    """``splitlane serve --config <name>.toml`` as a user runs it, its log in ``<name>.log``."""
+    config = workdir / f"{name}.toml"
+    config.write_text(config_text)
     port = free_port()
     argv = [sys.executable, "-m", "splitlane", "serve", "--config", str(config), "--host", "127.0.0.1"]
-    log = workdir / "splitlane.log"
+    log = workdir / f"{name}.log"
     with start_process([*argv, "--port", str(port)], log) as proc:
         url = f"http://127.0.0.1:{port}"
-        wait_ready("splitlane", f"{url}/health", proc, log, 60)
-        yield Server("splitlane", url, proc.pid)
+        wait_ready(name, f"{url}/health", proc, log, 60)
+        yield Server(name, url, proc.pid)
+
+
+def splitlane(workdir: Path, upstream_url: str) -> AbstractContextManager[Server]:
+    """The gateway at its default settings (telemetry on, SQLite, info log) in front of the upstream."""
+    return serve(workdir, "splitlane", splitlane_config(upstream_url, workdir / "splitlane-data"))
 
 
 def litellm_config(upstream_url: str) -> str:

@@ -21,7 +21,6 @@ from splitlane.core.parts import (
     ToolResultPart,
 )
 from splitlane.core.request import ChatRequest, ToolChoiceMode
-from splitlane.upstream import unsupported
 from splitlane.upstream.anthropic.breakpoints import add_breakpoints
 
 PROVIDER = "anthropic"
@@ -40,8 +39,6 @@ def cache_control(hint: CacheHint | None) -> dict[str, Any]:
 def encode_request(
     request: ChatRequest, default_max_tokens: int, config: UpstreamConfig | None = None
 ) -> dict[str, Any]:
-    if config is not None:
-        unsupported.check(request, SURFACE, config, "anthropic")
     system, rest = request.split_system_messages()
     system_blocks = [b for m in system for b in (_block(p) for p in m.parts) if b and b["type"] == "text"]
     body: dict[str, Any] = {
@@ -152,7 +149,9 @@ def _block(part: Part) -> dict[str, Any] | None:
             return out | cache_control(cache)
         case OpaquePart(surface=surface, data=data) if surface == SURFACE:
             return dict(data)
-    return None  # an opaque part of another protocol: refused or dropped by unsupported.check
+    return (
+        None  # an opaque part of another protocol: refused or dropped by upstream/unsupported.py (RemoteUpstream.body)
+    )
 
 
 def _arguments(arguments: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Any
 from splitlane.config import UpstreamConfig
 from splitlane.core.parts import ImagePart, Message, ReasoningPart, Role, TextPart, ToolCallPart, ToolResultPart
 from splitlane.core.request import ChatRequest, ToolChoiceMode
-from splitlane.upstream import unsupported
 from splitlane.upstream.openai_chat.reasoning import CLOSE, OPEN, reasoning_fields
 
 # Chat-surface fields that an OpenAI-compatible upstream understands as they are.
@@ -37,8 +36,6 @@ def wants_usage(request: ChatRequest) -> bool:
 
 def encode_request(request: ChatRequest, config: UpstreamConfig | None = None) -> dict[str, Any]:
     reasoning_format = config.reasoning_format if config is not None else None
-    if config is not None:
-        unsupported.check(request, "chat", config, "openai_chat")
     loop_start = _tool_loop_start(request.messages)
     body: dict[str, Any] = {
         "model": request.model,

@@ -15,7 +15,6 @@ from splitlane.core.parts import (
     ToolResultPart,
 )
 from splitlane.core.request import ChatRequest, ToolChoiceMode
-from splitlane.upstream import unsupported
 
 PROVIDER = "openai_responses"
 ENCRYPTED = "reasoning.encrypted_content"
@@ -33,8 +32,6 @@ PASSTHROUGH = (
 
 
 def encode_request(request: ChatRequest, config: UpstreamConfig | None = None) -> dict[str, Any]:
-    if config is not None:
-        unsupported.check(request, "responses", config, "openai_responses")
     instructions, rest = request.split_system()
     body: dict[str, Any] = {
         "model": request.model,
