@@ -53,10 +53,8 @@ def blocks(request: ChatRequest) -> list[Block]:
         digest.update(str(message.role).encode())
         for part in message.parts:
             mark: CacheHint | None = getattr(part, "cache", None)
-            text = repr(part)  # the mark itself is no part of the prefix
-            if mark is not None:
-                text = text.replace(repr(mark), "None")
-            add(text, part_tokens(part), mark)
+            unmarked = part if mark is None else replace(part, cache=None)  # type: ignore[arg-type]
+            add(repr(unmarked), part_tokens(part), mark)  # the mark itself is no part of the prefix
     if request.cache is not None and out:  # a mark on the whole prompt: its last block
         out[-1] = replace(out[-1], mark=request.cache)
     return out
