@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from splitlane.engine.models import DEFAULT_MODEL, PackagedModel, packaged
 from splitlane.sim_profiles import load_profile
 
 UpstreamKind = Literal["openai_chat", "openai_responses", "anthropic", "local", "sim"]
@@ -62,8 +63,10 @@ class UpstreamConfig(_Strict):
     # a document block, ...): "reject" answers 400 naming it; "drop" leaves it out with a warning
     unsupported: Literal["reject", "drop"] = "reject"
     reasoning_format: ReasoningFormat | None = None  # openai_chat only; unset: read either field, send none
-    # local engine only
-    model_path: Path | None = None  # default: the packaged Gemma 3 270M Q4_K_M
+    # local engine only: a packaged model by name (engine/models.py; default smollm2-135m-instruct)
+    # or any GGUF file
+    model: str | None = None
+    model_path: Path | None = None
     n_ctx: int = 8192  # longest sequence (prompt + output) of one request
     n_seq: int = Field(default=4, ge=1, le=64)  # sequences held at once: running requests + cached sessions
     kv_cells: int | None = None  # with kv_unified: the KV cache all sequences share, in tokens (default 2 x n_ctx)
@@ -76,6 +79,7 @@ class UpstreamConfig(_Strict):
     speculation: bool = True  # drafts from the session's own tokens, verified exactly
     max_output_tokens: int | None = None  # local only: a cap on any request's max tokens
     stop: list[str] = Field(default_factory=list)  # local only: stop strings added to every request
+    seed: int | None = None  # local only: the sampling seed of every request that sends none (repeatable runs)
     # sim only: a named timing profile, overrides of its parameters, a seed for its jitter
     sim_profile: str = "fast"
     sim: dict[str, str] = Field(default_factory=dict)
@@ -86,6 +90,26 @@ class UpstreamConfig(_Strict):
         if self.kind == "sim":
             load_profile(self.sim_profile, self.sim)
         return self
+
+    @model_validator(mode="after")
+    def _one_local_model(self) -> UpstreamConfig:
+        if self.model is not None:
+            if self.kind != "local":
+                raise ValueError("model names a packaged model of the embedded engine (kind 'local' only)")
+            if self.model_path is not None:
+                raise ValueError("give model or model_path, not both")
+            packaged(self.model)
+        return self
+
+    def packaged_model(self) -> PackagedModel | None:
+        """The packaged model this local upstream runs (None: a model_path of the user's)."""
+        return None if self.model_path is not None else packaged(self.model or DEFAULT_MODEL)
+
+    def model_file(self) -> Path:
+        """The GGUF this local upstream loads."""
+        if self.model_path is not None:
+            return self.model_path
+        return packaged(self.model or DEFAULT_MODEL).path()
 
     @model_validator(mode="after")
     def _sendable_headers(self) -> UpstreamConfig:

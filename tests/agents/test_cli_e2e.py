@@ -251,15 +251,18 @@ def test_codex_plan_and_act_profiles_go_to_different_upstreams(
 
 @pytest.fixture
 def engine_gateway(tmp_path: Path) -> Iterator[Gateway]:
-    """The embedded Gemma 3 270M. It rarely ends a turn by itself and samples unseeded, so every
-    reply stops at its first line break or sentence end (the upstream's `stop` setting) instead of
-    running into the token cap, which Codex and Claude Code treat as an error — a blank-line stop
-    hit the cap in one CI run, a line-break stop in one local run (256 tokens of one line)."""
+    """The embedded default model (SmolLM2 135M Instruct), seeded so a run repeats. A small model
+    can still loop until the token cap, which Codex and Claude Code treat as an error, so every reply
+    also stops at its first line break or sentence end (the upstream's `stop` setting) — with the
+    unseeded base Gemma a blank-line stop hit the cap in one CI run, a line-break stop in one local
+    run (256 tokens of one line)."""
     config = Config.model_validate(
         {
             "data_dir": tmp_path / "data",
             "default_max_tokens": 256,
-            "upstreams": {"local": {"kind": "local", "n_ctx": 32768, "max_output_tokens": 256, "stop": ["\n", ". "]}},
+            "upstreams": {
+                "local": {"kind": "local", "n_ctx": 32768, "max_output_tokens": 256, "stop": ["\n", ". "], "seed": 0}
+            },
             "models": {"local": {"upstream": "local"}},
         }
     )

@@ -1,4 +1,4 @@
-"""The engine on the real packaged model (Gemma 3 270M): the same guarantees as with the fake."""
+"""The engine on the real packaged default model (SmolLM2 135M Instruct): the same guarantees as with the fake."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 from splitlane.engine import templates
 from splitlane.engine.engine import Engine
+from splitlane.engine.models import MODELS, default_model_path
 from splitlane.engine.requests import Done, Job
-from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path
+from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, rope_stretch, trained_context
 
 pytestmark = pytest.mark.anyio
 
@@ -140,3 +141,26 @@ async def test_sessions_started_together_prefill_their_common_prefix_once(runner
     assert cached[0] == 0
     assert cached[1] >= common, cached
     assert cached[2] >= common, cached
+
+
+async def test_a_context_past_the_trained_one_is_served_with_yarn() -> None:
+    """SmolLM2 was trained on 8K tokens; n_ctx = 16K is granted (the rotary positions stretched
+    with YaRN), not cut back to 8K, and the model still answers a short prompt."""
+    config = RunnerConfig(default_model_path(), n_ctx=16384, n_seq=1, n_threads=2)
+    engine = Engine(lambda: Runner(config))
+    try:
+        runner = await engine.runner()
+        assert runner.n_ctx == 16384
+        text, done = await _run(engine, _prompt(runner, "Write a Python function that reverses a string."), 24)
+    finally:
+        engine.close()
+    assert "def " in text
+    assert done.output_tokens > 0
+
+
+def test_the_trained_context_is_read_from_the_gguf_header() -> None:
+    assert trained_context(MODELS["smollm2-135m-instruct"].path()) == 8192
+    assert trained_context(MODELS["gemma3-270m"].path()) == 32768
+    assert rope_stretch(8192, 8192) == {}
+    assert rope_stretch(0, 65536) == {}  # a model that does not say is not stretched
+    assert rope_stretch(8192, 32768)["rope_freq_scale"] == 0.25

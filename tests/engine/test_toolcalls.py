@@ -23,6 +23,22 @@ def test_call_split_across_pieces_is_parsed() -> None:
     assert out == ["Let me check. ", ParsedCall("ls", '{"path":"."}')]
 
 
+def test_a_list_of_calls_in_one_tag_is_every_call() -> None:
+    """SmolLM2's function-calling format: a JSON list inside one <tool_call> tag."""
+    parser = ToolCallParser(enabled=True, forced=False)
+    out = feed_all(
+        parser,
+        ['<tool_call>[{"name": "ls", "arguments": {"path": "."}},', ' {"name": "pwd", "arguments": {}}]</tool_call>'],
+    )
+    assert out == [ParsedCall("ls", '{"path":"."}'), ParsedCall("pwd", "{}")]
+
+
+def test_a_list_with_a_non_call_stays_text() -> None:
+    parser = ToolCallParser(enabled=True, forced=False)
+    out = feed_all(parser, ['<tool_call>[{"name": "ls"}, 3]</tool_call>'])
+    assert out == ['<tool_call>[{"name": "ls"}, 3]</tool_call>']
+
+
 def test_invalid_call_stays_text() -> None:
     parser = ToolCallParser(enabled=True, forced=False)
     out = feed_all(parser, ["<tool_call>not json</tool_call> ok"])

@@ -1,11 +1,19 @@
-"""The real embedded model (Gemma 3 270M Q4_K_M from PyPI) behind every surface."""
+"""The real embedded model (the default, SmolLM2 135M Instruct from PyPI) behind every surface."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import anthropic
 import openai
 import pytest
 
+from splitlane.config import UpstreamConfig
+from splitlane.core.events import TextDelta
+from splitlane.core.parts import Message, Role, TextPart
+from splitlane.core.request import ChatRequest
+from splitlane.engine.models import MODELS, OTHER_GGUF
+from splitlane.upstream.local.adapter import LocalUpstream
 from tests.api.surfaces import SURFACES, Client
 
 
@@ -78,7 +86,7 @@ def test_stop_sequence_is_honoured(oai: openai.OpenAI) -> None:
 
 
 def test_forced_tool_call_round_trip(client: Client) -> None:
-    """tool_choice required: a grammar makes even a 270M model emit a valid call."""
+    """tool_choice required: a grammar makes even a 135M model emit a valid call."""
     forced = {
         "responses": {"tool_choice": "required"},
         "chat": {"tool_choice": "required"},
@@ -129,3 +137,50 @@ def test_a_forced_call_with_a_schema_the_engine_cannot_follow_is_400(oai: openai
     assert refused.value.body["param"] == "tools"  # type: ignore[index]
     reply = oai.chat.completions.create(model="local", max_tokens=2, messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content is not None  # the engine goes on serving
+
+
+def test_a_seeded_sampled_reply_repeats(oai: openai.OpenAI) -> None:
+    """At the model's own sampling (no temperature given), one seed gives one reply."""
+    messages = [{"role": "user", "content": "Tell me about the moon."}]
+    replies = {
+        seed: [
+            oai.chat.completions.create(model="local", messages=messages, max_tokens=24, seed=seed)  # type: ignore[arg-type]
+            .choices[0]
+            .message.content
+            for _ in range(2)
+        ]
+        for seed in (1, 2)
+    }
+    assert replies[1][0] == replies[1][1]
+    assert replies[2][0] == replies[2][1]
+    assert replies[1][0] != replies[2][0]  # the seed reached the sampler (24 sampled tokens)
+
+
+async def _text(upstream: LocalUpstream, request: ChatRequest) -> str:
+    return "".join([e.text async for e in upstream.stream(request) if isinstance(e, TextDelta)])
+
+
+@pytest.mark.anyio
+async def test_the_upstreams_seed_serves_requests_that_send_none() -> None:
+    request = ChatRequest(
+        model="local", messages=(Message(Role.USER, (TextPart("Tell me about the moon."),)),), max_output_tokens=24
+    )
+    texts = []
+    for seed in (5, 5, 6):
+        upstream = LocalUpstream("local", UpstreamConfig(kind="local", n_ctx=512, n_seq=1, seed=seed))
+        try:
+            texts.append(await _text(upstream, request))
+        finally:
+            await upstream.aclose()
+    assert texts[0] == texts[1]
+    assert texts[0] != texts[2]
+
+
+def test_a_packaged_model_brings_its_own_default_sampling() -> None:
+    smol = LocalUpstream("a", UpstreamConfig(kind="local"))
+    gemma = LocalUpstream("b", UpstreamConfig(kind="local", model="gemma3-270m"))
+    other = LocalUpstream("c", UpstreamConfig(kind="local", model_path=Path("/x.gguf")))
+    assert smol.sampling == MODELS["smollm2-135m-instruct"].sampling
+    assert smol.sampling.temperature == 0.2  # SmolLM2's model card
+    assert gemma.sampling.temperature == 1.0  # Gemma 3's
+    assert other.sampling == OTHER_GGUF

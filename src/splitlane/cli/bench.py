@@ -25,9 +25,11 @@ from splitlane.cli.engine_bench import engine
 from splitlane.cli.load import load
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
+from splitlane.cli.quality_bench import quality
 from splitlane.cli.replaying import run_replay
 from splitlane.cli.servers import serve_config, sim_settings
 from splitlane.config import ConfigError, load_config
+from splitlane.engine.models import DEFAULT_MODEL, MODELS
 from splitlane.telemetry.metrics import SessionTable
 
 bench_app = typer.Typer(
@@ -37,6 +39,7 @@ bench_app.command()(overhead)
 bench_app.command()(engine)
 bench_app.command()(load)
 bench_app.command()(cache)
+bench_app.command()(quality)
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
 
@@ -204,14 +207,20 @@ def _finish(results: Sequence[TurnResult], files: list[Path], open_plots: bool) 
 def demo(
     out: Annotated[Path | None, typer.Option(help="results folder (default ./splitlane-bench/<time>-<run>)")] = None,
     open_plots: Annotated[bool, typer.Option("--open", help="open the plots when done")] = False,
+    model: Annotated[str, typer.Option(help=f"the embedded engine's packaged model ({', '.join(MODELS)})")] = (
+        DEFAULT_MODEL
+    ),
 ) -> None:
     """A small benchmark in a few minutes: the embedded engine against the sim's 'fast' profile on four
     short synthetic sessions, with the table, records and plots of a full run."""
+    if model not in MODELS:
+        raise typer.BadParameter(f"one of {', '.join(MODELS)}", param_hint="--model")
     options = ReplayOptions(concurrency=2, arrivals="none")
     sessions = load_sessions("synthetic:tiny", 0, None)
     folder = _out_dir(out, options.run_id)
     with ExitStack() as stack:
-        targets = [start_target(spec, stack, 0) for spec in ("engine=embedded", "sim-fast=sim:fast")]
+        specs = (f"engine=embedded?model={model}", "sim-fast=sim:fast")
+        targets = [start_target(spec, stack, 0) for spec in specs]
         console.print(f"demo run {options.run_id}: {len(sessions)} sessions × 2 targets, 2 at a time")
         results = run_replay(sessions, targets, options)
     files, _ = publish(results, [t.name for t in targets], folder, f"demo {options.run_id}: synthetic:tiny", True)

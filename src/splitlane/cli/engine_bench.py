@@ -15,7 +15,7 @@ from rich.table import Table
 
 from splitlane.bench.engine import workloads
 from splitlane.bench.engine.run import Outcome, Settings, run
-from splitlane.engine.runner import default_model_path
+from splitlane.engine.models import DEFAULT_MODEL, MODELS
 
 console = Console()
 BASELINES = ("b1", "b2")
@@ -28,6 +28,14 @@ def _choices(text: str, allowed: tuple[str, ...], hint: str) -> tuple[str, ...]:
     if bad:
         raise typer.BadParameter(f"choose from {', '.join(allowed)} (got {', '.join(bad)})", param_hint=hint)
     return names
+
+
+def _model_path(model: str) -> Path:
+    if model in MODELS:
+        return MODELS[model].path()
+    if not Path(model).is_file():
+        raise typer.BadParameter(f"neither a packaged model ({', '.join(MODELS)}) nor a file", param_hint="--model")
+    return Path(model)
 
 
 def _fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
@@ -85,7 +93,7 @@ def engine(
     threads: Annotated[int, typer.Option(help="Threads for every engine.", min=1)] = 2,
     n_ctx: Annotated[int, typer.Option(help="Context of every engine (W1 reaches ~17K tokens).", min=512)] = 20480,
     trace: Annotated[Path, typer.Option(help="The W1 SWE-agent trajectory.")] = workloads.W1_TRACE,
-    model: Annotated[Path | None, typer.Option(help="GGUF file (default: the packaged Gemma 3 270M).")] = None,
+    model: Annotated[str, typer.Option(help=f"A packaged model ({', '.join(MODELS)}) or a GGUF file.")] = DEFAULT_MODEL,
     out: Annotated[Path, typer.Option(help="Where engine.json goes.")] = Path("bench-engine"),
 ) -> None:
     """Embedded engine vs llama-cpp-python (B1 Llama.create_completion, B2 llama_cpp.server):
@@ -97,7 +105,7 @@ def engine(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="splitlane-bench-engine-") as tmp:
         settings = Settings(
-            model_path=model or default_model_path(),
+            model_path=_model_path(model),
             workdir=Path(tmp),
             n_threads=threads,
             n_ctx=n_ctx,

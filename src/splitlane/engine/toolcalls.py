@@ -1,6 +1,7 @@
 """Tool use for the embedded model: instructions in the prompt, calls parsed out of its text.
 
-The model is told to answer a call as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``.
+The model is told to answer a call as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``
+(a JSON list of such objects inside the tags, as SmolLM2 was trained to write, is read too).
 When the request forces a call (tool_choice required or named), a JSON-schema grammar makes the
 whole output one such JSON object, so even a small model produces a valid call.
 """
@@ -63,13 +64,20 @@ class ParsedCall:
 Piece = str | ParsedCall
 
 
-def parse_call(text: str) -> ParsedCall | None:
+def parse_calls(text: str) -> list[ParsedCall]:
+    """The calls in one ``<tool_call>`` body: one object, or a list of them (SmolLM2's own format,
+    as its function-calling data writes it); none when it is not JSON of that shape."""
     try:
         value = orjson.loads(text.strip())
     except orjson.JSONDecodeError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        return None
+        return []
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, dict) and isinstance(v.get("name"), str) for v in items):
+        return []
+    return [_call(v) for v in items]
+
+
+def _call(value: dict[str, Any]) -> ParsedCall:
     arguments = value.get("arguments", value.get("parameters", {}))
     return ParsedCall(value["name"], orjson.dumps(arguments if isinstance(arguments, dict) else {}).decode())
 
@@ -97,8 +105,8 @@ class ToolCallParser:
                 break
             before, self._buffer = self._buffer[:at], self._buffer[at + len(marker) :]
             if self._inside:
-                call = parse_call(before)
-                out.append(call if call else f"{OPEN}{before}{CLOSE}")
+                calls = parse_calls(before)
+                out += calls if calls else [f"{OPEN}{before}{CLOSE}"]
             elif before:
                 out.append(before)
             self._inside = not self._inside
@@ -114,8 +122,8 @@ class ToolCallParser:
     def finish(self) -> list[Piece]:
         rest, self._buffer = self._buffer, ""
         if self.forced or self._inside:
-            call = parse_call(rest)
-            if call:
-                return [call]
+            calls: list[Piece] = [*parse_calls(rest)]
+            if calls:
+                return calls
             rest = (OPEN + rest) if self._inside else rest
         return [rest] if rest else []

@@ -15,7 +15,7 @@ from splitlane.bench.engine import workloads
 from splitlane.bench.engine.run import Settings, decode_tps, run
 from splitlane.bench.engine.targets import Result
 from splitlane.cli.main import app
-from splitlane.engine.runner import default_model_path
+from splitlane.engine.models import default_model_path
 
 TRACE = workloads.W1_TRACE
 needs_trace = pytest.mark.skipif(not TRACE.is_file(), reason=f"the shared trajectory {TRACE} is not on this machine")

@@ -28,7 +28,7 @@ from splitlane.config import UpstreamConfig
 from splitlane.core.errors import SplitlaneError
 from splitlane.engine.engine import Engine
 from splitlane.engine.requests import Done, Job
-from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams
+from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, rope_stretch, trained_context
 from splitlane.upstream.http import HttpClient, post_sse
 
 GREEDY = SamplingParams(temperature=0.0)
@@ -111,8 +111,14 @@ class B1:
     def __init__(self, model_path: Path, n_ctx: int, n_threads: int) -> None:
         from llama_cpp import Llama  # the baseline's own import; our engine's is in engine/runner.py
 
+        stretch: dict[str, Any] = dict(rope_stretch(trained_context(model_path), n_ctx))  # as our engine runs
         self._llm = Llama(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            verbose=False,
+            **stretch,
         )
         self._lock = threading.Lock()
 
@@ -191,6 +197,8 @@ def b2_server(workdir: Path, model_path: Path, n_ctx: int, n_threads: int) -> It
         "--model", str(model_path), "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", str(n_ctx), "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads),
     ]  # fmt: skip
+    for key, value in rope_stretch(trained_context(model_path), n_ctx).items():
+        argv += [f"--{key}", str(value)]
     log = workdir / "b2.log"
     with ExitStack() as stack:
         proc = stack.enter_context(start_process(argv, log, env=dict(os.environ)))

@@ -15,15 +15,16 @@ from splitlane.core.request import ChatRequest
 from splitlane.core.usage import EngineStats, Usage
 from splitlane.engine import prompt, templates, toolcalls
 from splitlane.engine.engine import Engine
+from splitlane.engine.models import OTHER_GGUF
 from splitlane.engine.requests import Done, Job
-from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, default_model_path, grammar_of
+from splitlane.engine.runner import Runner, RunnerConfig, SamplingParams, grammar_of
 from splitlane.upstream import unsupported
 
 
 def _load(config: UpstreamConfig) -> Runner:
     return Runner(
         RunnerConfig(
-            model_path=config.model_path or default_model_path(),
+            model_path=config.model_file(),
             n_ctx=config.n_ctx,
             n_seq=config.n_seq,
             kv_cells=config.kv_cells,
@@ -42,6 +43,8 @@ class LocalUpstream:
         self.name = name
         self.default_max_tokens = default_max_tokens
         self.config = config
+        model = config.packaged_model()
+        self.sampling = OTHER_GGUF if model is None else model.sampling
         self._engine: Engine | None = None
 
     def start(self) -> Engine:
@@ -69,10 +72,10 @@ class LocalUpstream:
                 self.config.max_output_tokens or self.default_max_tokens * 64,
             ),
             sampling=SamplingParams(
-                temperature=1.0 if sampling.temperature is None else sampling.temperature,
-                top_p=0.95 if sampling.top_p is None else sampling.top_p,
-                top_k=64 if sampling.top_k is None else sampling.top_k,
-                seed=sampling.seed,
+                temperature=self.sampling.temperature if sampling.temperature is None else sampling.temperature,
+                top_p=self.sampling.top_p if sampling.top_p is None else sampling.top_p,
+                top_k=self.sampling.top_k if sampling.top_k is None else sampling.top_k,
+                seed=self.config.seed if sampling.seed is None else sampling.seed,
                 ignore_eos=request.extensions.get("ignore_eos") is True,
             ),
             stops=(*request.stop, *self.config.stop),
