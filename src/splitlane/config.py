@@ -10,9 +10,9 @@ import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from splitlane.engine.models import DEFAULT_MODEL, PackagedModel, packaged
 from splitlane.sim_profiles import load_profile
@@ -44,6 +44,30 @@ class CacheConfig(_Strict):
     prompt_cache_key: bool = True
 
 
+class PriceConfig(_Strict):
+    """USD per million tokens. ``cached_input`` (cache reads) and ``cache_write`` default to the
+    input price (a provider without prompt-cache prices), ``cache_write_1h`` to ``cache_write``."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+    cache_write_1h: float | None = Field(default=None, ge=0)
+
+
+FREE = PriceConfig(input=0, output=0)
+
+
+def _price(value: object) -> object:
+    """``price = 0``: free (the embedded engine, a self-hosted server)."""
+    if value == 0 and not isinstance(value, bool):
+        return FREE
+    return value
+
+
+Price = Annotated[PriceConfig, BeforeValidator(_price)]
+
+
 class UpstreamConfig(_Strict):
     kind: UpstreamKind
     base_url: str | None = None
@@ -63,6 +87,9 @@ class UpstreamConfig(_Strict):
     # a document block, ...): "reject" answers 400 naming it; "drop" leaves it out with a warning
     unsupported: Literal["reject", "drop"] = "reject"
     reasoning_format: ReasoningFormat | None = None  # openai_chat only; unset: read either field, send none
+    # what this upstream's tokens cost (every model it serves), when a model alias gives no price;
+    # unset: free for local, sim and loopback/private addresses, else the price dataset (docs/costs.md)
+    price: Price | None = None
     # local engine only: a packaged model by name (engine/models.py; default smollm2-135m-instruct)
     # or any GGUF file
     model: str | None = None
@@ -154,6 +181,8 @@ class ModelConfig(_Strict):
     alias: str | None = None  # this name means another alias ...
     lane: LaneName | None = None  # ... always in this lane
     allowed_regions: list[str] | None = None
+    price: Price | None = None  # what this alias's turns cost (docs/costs.md)
+    lane_price: dict[LaneName, Price] = Field(default_factory=dict)  # per lane, over ``price``
 
     @model_validator(mode="after")
     def _one_way(self) -> ModelConfig:

@@ -220,12 +220,51 @@ def test_token_budget_survives_a_restart(tmp_path: Path) -> None:
             oai.chat.completions.create(model="sim", messages=QUESTION, max_tokens=5)  # type: ignore[arg-type]
 
 
+PRICED = {
+    **CONFIG,
+    "models": {**CONFIG["models"], "priced": {"upstream": "sim", "price": {"input": 1e4, "output": 1e4}}},
+}  # type: ignore[dict-item]
+
+
+def test_money_budget_refuses_once_spent_in_each_surface_and_survives_a_restart(tmp_path: Path) -> None:
+    """$10,000 per million tokens: a turn of ~40 tokens costs ~$0.40, over the $0.25 budget."""
+    secret = create_key(tmp_path, "money", usd_budget=0.25)
+    with gateway_with(PRICED, tmp_path) as url:
+        http = httpx.Client(base_url=url, headers={"authorization": f"Bearer {secret}"}, timeout=30)
+        first = http.post("/v1/chat/completions", json={"model": "priced", "messages": QUESTION, "max_tokens": 30})
+        assert first.status_code == 200
+        assert float(first.headers["x-splitlane-budget-remaining-usd"]) == pytest.approx(0.25)  # before this turn
+        ant = anthropic.Anthropic(base_url=url, api_key=secret, max_retries=0)
+        with pytest.raises(anthropic.RateLimitError, match=r"spent its budget of \$0.25") as refused:
+            ant.messages.create(model="priced", max_tokens=5, messages=QUESTION)  # type: ignore[arg-type]
+        assert refused.value.body["type"] == "error"  # type: ignore[index]
+        assert refused.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+        assert int(refused.value.response.headers["retry-after"]) >= 1
+        free = http.post("/v1/chat/completions", json={"model": "sim", "messages": QUESTION, "max_tokens": 5})
+        assert free.status_code == 429  # the budget is the key's, whatever the model
+    with gateway_with(PRICED, tmp_path) as url:  # a new process reads the spend back from telemetry
+        oai = openai.OpenAI(base_url=url + "/v1", api_key=secret, max_retries=0)
+        with pytest.raises(openai.RateLimitError, match="spent its budget"):
+            oai.chat.completions.create(model="priced", messages=QUESTION, max_tokens=5)  # type: ignore[arg-type]
+
+
+def test_a_money_budget_is_not_spent_by_free_turns(tmp_path: Path) -> None:
+    """The sim's 'instant' profile has no price: turns cost $0 and never exhaust a money budget."""
+    secret = create_key(tmp_path, "free", usd_budget=0.01)
+    with gateway_with(CONFIG, tmp_path) as url:
+        oai = openai.OpenAI(base_url=url + "/v1", api_key=secret, max_retries=0)
+        for _ in range(3):
+            reply = oai.chat.completions.with_raw_response.create(model="sim", messages=QUESTION, max_tokens=30)  # type: ignore[arg-type]
+            assert float(reply.headers["x-splitlane-budget-remaining-usd"]) == pytest.approx(0.01)
+
+
 def test_cli_create_list_revoke(secured: tuple[str, Path]) -> None:
     url, data_dir = secured
     database = ["--database", sqlite_url(data_dir / "splitlane.db")]
     runner = CliRunner()
-    created = runner.invoke(cli, ["keys", "create", "ci", "--rpm", "100", *database])
+    created = runner.invoke(cli, ["keys", "create", "ci", "--rpm", "100", "--budget-usd", "2.5", *database])
     assert created.exit_code == 0, created.output
+    assert "$2.50/day" in created.stderr
     secret = created.stdout.strip().splitlines()[0]
     assert secret.startswith("sl-")
     listed = runner.invoke(cli, ["keys", "list", "--json", *database])

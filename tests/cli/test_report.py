@@ -3,12 +3,14 @@ through the gateway with the openai SDK, read back as a table, JSON, CSV and a r
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import orjson
 import pytest
@@ -17,6 +19,9 @@ from typer.testing import CliRunner
 from splitlane.bench.trace import history_at, read_trace
 from splitlane.cli.main import app
 from splitlane.cli.report import parse_time
+from splitlane.store.database import open_engine
+from splitlane.telemetry.queries import load_turns
+from tests.conftest import gateway_with
 from tests.scripted import TOOL_PROMPT, scripted
 
 __all__ = ["scripted"]
@@ -108,3 +113,68 @@ def test_capture_export_says_when_nothing_was_captured(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "capture = true" in result.output
+
+
+def _two_lane_config(plan_price: float) -> dict[str, Any]:
+    """Plan turns on a priced upstream, act turns on a free one; a forced lane per alias."""
+    return {
+        "upstreams": {
+            "frontier": {"kind": "sim", "sim_profile": "instant", "price": {"input": plan_price, "output": plan_price}},
+            "fast": {"kind": "sim", "sim_profile": "instant"},
+        },
+        "models": {
+            "coder": {"lanes": {"plan": "frontier/big", "act": "fast/small", "background": "fast/small"}},
+            "coder:plan": {"alias": "coder", "lane": "plan"},
+            "coder:act": {"alias": "coder", "lane": "act"},
+        },
+    }
+
+
+def _ask(url: str, model: str) -> None:
+    client = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=30)
+    client.chat.completions.create(model=model, messages=[{"role": "user", "content": "go"}], max_tokens=20)
+
+
+def test_report_costs_by_lane_as_recorded_across_a_price_change(tmp_path: Path) -> None:
+    """Each turn keeps the price in force when it was recorded: a restart with a new price table
+    does not rewrite the old turns; cost columns in the table, JSON and CSV, by lane."""
+    with gateway_with(_two_lane_config(1e4), tmp_path) as url:  # $10,000 per million tokens
+        _ask(url, "coder:plan")
+        _ask(url, "coder:act")
+        metrics = httpx.get(url + "/metrics").text
+    spent = [line for line in metrics.splitlines() if line.startswith("splitlane_cost_usd_total{")]
+    assert any(
+        'lane="plan"' in line and 'upstream="frontier/big"' in line and float(line.split()[-1]) > 0 for line in spent
+    )
+    assert any('lane="act"' in line and float(line.split()[-1]) == 0 for line in spent)
+    with gateway_with(_two_lane_config(2e4), tmp_path) as url:
+        _ask(url, "coder:plan")
+    database = f"sqlite:///{tmp_path / 'splitlane.db'}"
+    data = orjson.loads(runner.invoke(app, ["report", "--database", database, "--json", "--by", "lane"]).output)
+    groups = {g["group"]: g for g in data["groups"]}
+    plan, act = groups["plan"], groups["act"]
+    assert act["cost_usd"] == 0  # the sim's 'instant' profile is free
+    assert act["unpriced_turns"] == 0
+    turns = runner.invoke(app, ["report", "--database", database, "--json", "--by", "upstream"]).output
+    assert "frontier/big" in turns
+    # two plan turns of the same size, the second at twice the price: 1/3 and 2/3 of the plan spend
+    assert plan["cost_usd"] > 0
+    assert plan["spend_share"] == pytest.approx(1.0)
+    assert plan["mean_session_cost_usd"] == pytest.approx(plan["cost_usd"] / plan["sessions"])
+    assert plan["cost_per_1k_output_usd"] > 0
+
+    async def costs() -> list[float | None]:
+        engine = open_engine(database)
+        try:
+            return [t.cost_usd for t in await load_turns(engine) if t.lane == "plan"]
+        finally:
+            await engine.dispose()
+
+    first, second = asyncio.run(costs())
+    assert first is not None
+    assert second == pytest.approx(2 * first)
+    table = runner.invoke(app, ["report", "--database", database, "--by", "lane"]).output
+    assert "cost: mean per session (USD)" in table
+    assert "cost: share of spend" in table
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["report", "--database", database, "--csv"]).output)))
+    assert float(rows[0]["cost_usd"]) == pytest.approx(first + second)

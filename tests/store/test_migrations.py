@@ -9,7 +9,9 @@ from sqlalchemy import insert, select, text
 
 from splitlane.store.database import async_url, open_engine, redact_url
 from splitlane.store.migrations import MIGRATIONS, SchemaTooNew, migrate
-from splitlane.store.schema import schema_migrations
+from splitlane.store.schema import schema_migrations, turns
+from splitlane.telemetry.queries import load_turns
+from splitlane.telemetry.records import TurnRecord
 
 
 async def _versions(url: str) -> list[int]:
@@ -74,3 +76,38 @@ def test_urls_as_users_write_them() -> None:
     assert async_url("sqlite:////tmp/x.db") == "sqlite+aiosqlite:////tmp/x.db"
     assert redact_url("postgresql://user:secret@host:5432/db") == "postgresql://user:***@host:5432/db"
     assert "secret" not in redact_url("postgresql+asyncpg://user:secret@host/db")
+
+
+def test_a_version_4_database_gets_costs_and_keeps_its_turns(database_url: str) -> None:
+    """Migration 5 adds cache writes, cost and price source to turns (old turns: 0 writes, unknown
+    cost) and a money budget to keys, on a database whose tables predate those columns."""
+    new_turn_columns = ("cache_write_tokens", "cache_write_1h_tokens", "cost_usd", "price_source")
+
+    async def scenario() -> list[TurnRecord]:
+        engine = open_engine(database_url)
+        await migrate(engine)
+        async with engine.begin() as connection:  # back to what version 4 created
+            for column in new_turn_columns:
+                await connection.execute(text(f"ALTER TABLE turns DROP COLUMN {column}"))
+            await connection.execute(text("ALTER TABLE api_keys DROP COLUMN usd_budget"))
+            await connection.execute(text("DELETE FROM schema_migrations WHERE version = 5"))
+            old = {c.name: 0 for c in turns.columns if c.name not in new_turn_columns}
+            nulls = ("error", "stop_reason", "t_up", "t_first", "gap_before_s", "queue_wait_s", "prefill_s",
+                     "drafted_tokens", "accepted_tokens", "api_key")  # fmt: skip
+            old.update(dict.fromkeys(nulls))
+            old.update(id="t1", session="s", session_source="header", client="c", surface="chat", model="m",
+                       lane="act", lane_reason="", upstream="u/m", replica="", stream=False, status="ok",
+                       prompt_hash="h")  # fmt: skip
+            columns = ", ".join(old)
+            await connection.execute(text(f"INSERT INTO turns ({columns}) VALUES (:{', :'.join(old)})"), old)
+        assert await migrate(engine) == [5]
+        try:
+            return await load_turns(engine)
+        finally:
+            await engine.dispose()
+
+    (turn,) = asyncio.run(scenario())
+    assert turn.id == "t1"
+    assert turn.cache_write_tokens == 0
+    assert turn.cost_usd is None
+    assert turn.price_source is None

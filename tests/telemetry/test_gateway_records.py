@@ -140,6 +140,9 @@ def test_prometheus_metrics(scripted: tuple[str, Path]) -> None:
     assert "splitlane_ttft_seconds_bucket" in text
     assert "splitlane_decode_tokens_per_second_count" in text
     assert 'splitlane_tokens_total{kind="cached_input"' in text
+    # a fake provider on loopback is a self-hosted server: priced at $0, not unknown
+    assert 'splitlane_cost_usd_total{lane="act",model="script",surface="chat",upstream="script/script"} 0.0' in text
+    assert "splitlane_unpriced_turns_total{" not in text
     assert "splitlane_telemetry_queue_depth 0.0" in text
     assert 'splitlane_telemetry_dropped_records{reason="queue_full"} 0.0' in text
     assert "_created" not in text

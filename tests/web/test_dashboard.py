@@ -93,7 +93,11 @@ def test_dashboard_shows_a_replayed_session_live_with_one_bar_group_per_turn(
             assert page.locator("#waterfall g.turn rect.decode").count() == stored
             assert page.locator("#waterfall g.turn rect.gap").count() == stored - 1  # no gap before the first
             assert session[:48] in page.locator("#sessions tbody tr").first.inner_text()
-            assert page.locator("#table tbody tr").count() == 11
+            assert page.locator("#table tbody tr").count() == 11 + 4  # time rows, then cost rows
+            assert "cost per session (USD)" in page.locator("#table").inner_text()
+            assert page.locator("#spend g.spend").count() == 1  # one lane: the sim's 'fast' profile is priced
+            assert "$" in (page.locator("#spend g.spend").text_content() or "")
+            assert "$" in page.locator("#sessions tbody tr").first.inner_text()
             assert page.locator("#distribution canvas").count() == 1
             assert page.locator("#cache canvas").count() == 1
             shot = tmp_path / "dashboard.png"
@@ -122,5 +126,13 @@ def test_session_json_follows_the_definitions(gateway: tuple[str, Path]) -> None
         assert row["end_s"] == pytest.approx(turn.t_last - mine[0].t_recv)
     overview = httpx.get(url + "/dashboard/api/overview", params={"by": "lane"}).json()
     assert overview["groups"][0]["name"] == "act"
+    costs = [t.cost_usd for t in turns]
+    assert all(c is not None and c > 0 for c in costs)  # the 'fast' sim profile carries a price
+    assert overview["spend_usd"] == pytest.approx(sum(c for c in costs if c is not None))
+    assert sum(overview["spend_by_lane"].values()) == pytest.approx(overview["spend_usd"])
+    assert overview["unpriced_turns"] == 0
+    row = next(r for r in overview["sessions"] if r["id"] == session)
+    assert row["cost_usd"] == pytest.approx(sum(t.cost_usd or 0 for t in mine))
+    assert detail["turns"][0]["cost_usd"] == pytest.approx(mine[0].cost_usd)
     assert overview["telemetry"]["dropped"] == 0
     assert httpx.get(url + "/dashboard/static/uPlot.iife.min.js").status_code == 200

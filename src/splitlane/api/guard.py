@@ -1,6 +1,7 @@
 """Who may call: the gateway key of each request (``Authorization: Bearer``, ``x-api-key``, or
 HTTP Basic's password for a browser on ``/dashboard``), checked before routing, refusals in the
-surface's own error format; per-key request rate, streams in flight and token budget.
+surface's own error format; per-key request rate, streams in flight, token and money budgets
+(``x-splitlane-budget-remaining-usd`` on each turn of a key with a money budget).
 
 A pure ASGI middleware: a turn's slot is held until its response (a whole stream) has been sent.
 """
@@ -12,7 +13,7 @@ import binascii
 
 import orjson
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from splitlane.api.surfaces import for_request
 from splitlane.auth.keyring import KeyRing
@@ -84,7 +85,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _with_budget(send, usage))
         finally:
             usage.release()
 
@@ -101,6 +102,24 @@ class Guard:
         if turn:
             usage.admit()
         return usage
+
+
+BUDGET_HEADER = b"x-splitlane-budget-remaining-usd"
+
+
+def _with_budget(send: Send, usage: KeyUsage) -> Send:
+    """A key with a money budget: each turn's response says what was left of it when the turn began."""
+    remaining = usage.remaining_usd()
+    if remaining is None:
+        return send
+    value = f"{remaining:.6f}".encode()
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (BUDGET_HEADER, value)]}
+        await send(message)
+
+    return sending
 
 
 async def _refuse(scope: Scope, send: Send, error: SplitlaneError) -> None:

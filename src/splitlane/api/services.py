@@ -18,6 +18,7 @@ from splitlane.sessions.state import SessionStore
 from splitlane.store.database import open_engine
 from splitlane.store.migrations import migrate
 from splitlane.store.responses import ResponseStore
+from splitlane.telemetry.prices import PriceBook
 from splitlane.telemetry.prometheus import GatewayMetrics
 from splitlane.telemetry.recorder import Recorder
 from splitlane.telemetry.records import Clock
@@ -77,7 +78,8 @@ class Services:
         writer = TelemetryWriter(database, clock, settings.queue_size, settings.batch_size)
         capture = Capturer(Redactor(settings.redactions())) if settings.capture else None
         metrics = GatewayMetrics(lambda: services.gauges())  # read at scrape time, once services exists
-        recorder = Recorder(clock, writer, metrics, settings.durable_wait_s, capture, config.max_sessions)
+        prices = PriceBook(config)
+        recorder = Recorder(clock, writer, metrics, settings.durable_wait_s, capture, config.max_sessions, prices)
         keys = KeyRing(database, config.auth_required, config.auth_refresh_s)
         services = cls(
             config,

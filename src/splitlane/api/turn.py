@@ -185,7 +185,7 @@ def prepare(
 @dataclass(frozen=True, slots=True)
 class Finishing:
     """What happens when a turn has finished, before the client sees its end: its stored state
-    (a Responses object), its telemetry record, and its tokens charged to the caller's key."""
+    (a Responses object), its telemetry record, and its tokens and cost charged to the caller's key."""
 
     telemetry: Recorder
     observer: TurnObserver
@@ -193,11 +193,11 @@ class Finishing:
     api_key: KeyUsage | None = None
 
     async def __call__(self, response: ChatResponse) -> None:
-        if self.api_key is not None:
-            self.api_key.charge(response.usage.input_tokens + response.usage.output_tokens)
         if self.on_finish is not None:
             await self.on_finish(response)
-        await self.telemetry.finished(self.observer, response)
+        record = await self.telemetry.finished(self.observer, response)
+        if self.api_key is not None:
+            self.api_key.charge(response.usage.input_tokens + response.usage.output_tokens, record.cost_usd)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,18 +105,19 @@ class KeyRing:
             self._loaded = time.monotonic()
 
     async def _usage(self, key: ApiKey) -> KeyUsage:
-        """A key seen for the first time: with a budget, the tokens it used in the current window,
-        as the telemetry store recorded them."""
+        """A key seen for the first time: with a budget, the tokens it used and what it spent in the
+        current window, as the telemetry store recorded them."""
         usage = KeyUsage(key)
-        if key.token_budget is None:
+        if key.token_budget is None and key.usd_budget is None:
             return usage
         window = key.window_start(time.time())
-        query = select(func.coalesce(func.sum(turns.c.input_tokens + turns.c.output_tokens), 0)).where(
-            turns.c.api_key == key.id, turns.c.t_recv >= window
-        )
+        query = select(
+            func.coalesce(func.sum(turns.c.input_tokens + turns.c.output_tokens), 0),
+            func.coalesce(func.sum(turns.c.cost_usd), 0.0),
+        ).where(turns.c.api_key == key.id, turns.c.t_recv >= window)
         async with self.engine.connect() as connection:
-            used = (await connection.execute(query)).scalar_one()
-        usage.window, usage.tokens = window, int(used)
+            used, spent = (await connection.execute(query)).one()
+        usage.window, usage.tokens, usage.usd = window, int(used), float(spent)
         return usage
 
     def active(self) -> list[ApiKey]:

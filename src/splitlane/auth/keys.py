@@ -39,6 +39,7 @@ class ApiKey:
     models: tuple[str, ...] = ()
     lanes: tuple[str, ...] = ()
     token_budget: int | None = None
+    usd_budget: float | None = None  # USD per period, the turns' costs as recorded
     budget_period_s: int = PERIODS["day"]
     rpm: int | None = None
     max_streams: int | None = None
@@ -60,9 +61,11 @@ class ApiKey:
             parts.append("models " + ",".join(self.models))
         if self.lanes:
             parts.append("lanes " + ",".join(self.lanes))
+        period = next((n for n, s in PERIODS.items() if s == self.budget_period_s), f"{self.budget_period_s}s")
         if self.token_budget is not None:
-            period = next((n for n, s in PERIODS.items() if s == self.budget_period_s), f"{self.budget_period_s}s")
             parts.append(f"{self.token_budget:,} tokens/{period}")
+        if self.usd_budget is not None:
+            parts.append(f"${self.usd_budget:,.2f}/{period}")
         if self.rpm is not None:
             parts.append(f"{self.rpm} req/min")
         if self.max_streams is not None:

@@ -90,6 +90,26 @@ def sweep(
     return _save(fig, path)
 
 
+def split_arrangements(
+    names: Sequence[str], summary: dict[str, SessionTable], stats: dict[str, dict[str, float]], path: Path
+) -> Path:
+    """``bench split``: mean session wall time and mean cost per session of each arrangement."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    colours = ["#7b5cd6", "#1f9d72", "#e08a2c"]
+    walls = [summary[n].mean_wall_s / 60 for n in names]
+    costs = [stats[n]["mean_session_cost_usd"] for n in names]
+    for ax, values, label, fmt in (
+        (left, walls, "mean session wall time (min)", "{:.1f} min"),
+        (right, costs, "mean cost per session (USD)", "${:.2f}"),
+    ):
+        bars = ax.bar(list(names), values, color=colours[: len(names)])
+        ax.bar_label(bars, labels=[fmt.format(v) for v in values])
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("The planner/executor split: everything on plan, everything on act, split by lane")
+    return _save(fig, path)
+
+
 def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

@@ -93,8 +93,14 @@ def _cell(fmt: str, value: float) -> str:
     return "–" if math.isnan(value) else fmt.format(value)
 
 
-def side_by_side(summary: dict[str, SessionTable], turn_stats: dict[str, dict[str, float]], title: str) -> Table:
-    """Metrics as rows, targets as columns, and each later target's ratio to the first (the baseline)."""
+def side_by_side(
+    summary: dict[str, SessionTable],
+    turn_stats: dict[str, dict[str, float]],
+    title: str,
+    extra: Sequence[tuple[str, str, str]] = (),
+) -> Table:
+    """Metrics as rows, targets as columns, and each later target's ratio to the first (the baseline);
+    ``extra`` rows (key, label, format) are read from ``turn_stats`` like the per-turn ones."""
     names = list(summary)
     table = Table(title=title)
     table.add_column("per session")
@@ -103,7 +109,7 @@ def side_by_side(summary: dict[str, SessionTable], turn_stats: dict[str, dict[st
     for name in names[1:]:
         table.add_column(f"{name}/{names[0]}", justify="right", style="bold")
     rows = [(label, fmt, [float(getattr(summary[n], key)) for n in names]) for key, label, fmt in ROWS]
-    rows += [(label, fmt, [turn_stats[n][key] for n in names]) for key, label, fmt in TURN_ROWS]
+    rows += [(label, fmt, [turn_stats[n][key] for n in names]) for key, label, fmt in (*TURN_ROWS, *extra)]
     for label, fmt, values in rows:
         ratios = [_ratio(v, values[0]) for v in values[1:]]
         table.add_row(label, *(_cell(fmt, v) for v in values), *ratios)
@@ -115,6 +121,13 @@ TURN_ROWS: tuple[tuple[str, str, str], ...] = (
     ("p90_ttft_s", "per turn: P90 TTFT (s)", "{:.3f}"),
     ("p50_decode_tps", "per turn: P50 decode tok/s", "{:.1f}"),
     ("errors", "per turn: errors", "{:.0f}"),
+)
+COST_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("mean_session_cost_usd", "cost: mean per session (USD)", "{:.4f}"),
+    ("cost_per_1k_output_usd", "cost: per 1K output tokens (USD)", "{:.4f}"),
+    ("cost_usd", "cost: total (USD)", "{:.4f}"),
+    ("spend_share", "cost: share of spend", "{:.1%}"),
+    ("unpriced_turns", "cost: turns of unknown price", "{:.0f}"),
 )
 
 

@@ -67,6 +67,9 @@ def create(
     models: Annotated[str | None, typer.Option(help="aliases it may use, comma-separated (fnmatch patterns)")] = None,
     lanes: Annotated[str | None, typer.Option(help="lanes it may use: plan,act,background")] = None,
     token_budget: Annotated[int | None, typer.Option(min=1, help="input + output tokens per period")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option(min=0.0, help="USD per period: the turns' costs at the price table (docs/costs.md)")
+    ] = None,
     period: Annotated[str, typer.Option(help="budget period: " + " | ".join(PERIODS))] = "day",
     rpm: Annotated[int | None, typer.Option(min=1, help="requests per minute")] = None,
     max_streams: Annotated[int | None, typer.Option(min=1, help="requests in flight at once")] = None,
@@ -86,6 +89,7 @@ def create(
         "models": _split(models),
         "lanes": chosen_lanes,
         "token_budget": token_budget,
+        "usd_budget": budget_usd,
         "budget_period_s": PERIODS[period],
         "rpm": rpm,
         "max_streams": max_streams,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import math
 import re
 import time
 from dataclasses import asdict
@@ -17,11 +18,11 @@ import orjson
 from rich.console import Console
 
 from splitlane.bench.convert.capture import CapturedTurn, convert_captured, load_captured
-from splitlane.bench.report import side_by_side
+from splitlane.bench.report import COST_ROWS, side_by_side
 from splitlane.bench.trace import write_trace
 from splitlane.store.database import open_engine, redact_url
 from splitlane.store.migrations import migrate
-from splitlane.telemetry.queries import Group, dropped_records, group_sessions, load_turns
+from splitlane.telemetry.queries import Group, dropped_records, group_sessions, load_turns, spend
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -49,8 +50,21 @@ async def load_groups(url: str, by: str | None, since: float | None, until: floa
         await engine.dispose()
 
 
+def group_stats(groups: list[Group]) -> dict[str, dict[str, float]]:
+    """Per group: the per-turn figures and the cost ones."""
+    total = spend(groups)
+    return {g.name: {**g.turn_stats, **g.costs(total)} for g in groups}
+
+
+def _plain(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def group_records(groups: list[Group]) -> list[dict[str, Any]]:
-    return [{"group": g.name, **asdict(g.table), **g.turn_stats} for g in groups]
+    stats = group_stats(groups)
+    return [
+        {"group": g.name, **{k: _plain(v) for k, v in {**asdict(g.table), **stats[g.name]}.items()}} for g in groups
+    ]
 
 
 def render(groups: list[Group], dropped: int, url: str, fmt: str, by: str | None) -> str:
@@ -69,7 +83,7 @@ def render(groups: list[Group], dropped: int, url: str, fmt: str, by: str | None
         console.print(f"no turns recorded in {redact_url(url)} for this period")
     else:
         title = f"sessions by {by}" if by else "sessions"
-        console.print(side_by_side({g.name: g.table for g in groups}, {g.name: g.turn_stats for g in groups}, title))
+        console.print(side_by_side({g.name: g.table for g in groups}, group_stats(groups), title, COST_ROWS))
     if dropped:
         console.print(f"[bold red]{dropped} turn records were dropped[/] (telemetry queue full): figures undercount")
     return console.export_text()

@@ -17,6 +17,7 @@ class Usage:
     cached_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_creation_1h_input_tokens: int = 0  # the part of the cache writes kept for an hour (Anthropic)
 
     @property
     def total_tokens(self) -> int:
@@ -28,12 +29,15 @@ class Usage:
         return max(0, self.input_tokens - self.cached_input_tokens - self.cache_creation_input_tokens)
 
     @classmethod
-    def from_anthropic(cls, input_tokens: int, output_tokens: int, cache_read: int, cache_creation: int) -> Usage:
+    def from_anthropic(
+        cls, input_tokens: int, output_tokens: int, cache_read: int, cache_creation: int, cache_creation_1h: int = 0
+    ) -> Usage:
         return cls(
             input_tokens=input_tokens + cache_read + cache_creation,
             output_tokens=output_tokens,
             cached_input_tokens=cache_read,
             cache_creation_input_tokens=cache_creation,
+            cache_creation_1h_input_tokens=min(cache_creation_1h, cache_creation),
         )
 
 

@@ -47,7 +47,9 @@ def _add_column(connection: Connection, table: Table, name: str) -> None:
         return
     column = table.c[name]
     kind = column.type.compile(dialect=connection.dialect)
-    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+    default = column.server_default
+    tail = f" NOT NULL DEFAULT {default.arg}" if default is not None else ""  # type: ignore[attr-defined]
+    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}{tail}"))
 
 
 def _keys(connection: Connection) -> None:
@@ -56,11 +58,18 @@ def _keys(connection: Connection) -> None:
     _add_column(connection, responses, "api_key")
 
 
+def _costs(connection: Connection) -> None:
+    for name in ("cache_write_tokens", "cache_write_1h_tokens", "cost_usd", "price_source"):
+        _add_column(connection, turns, name)
+    _add_column(connection, api_keys, "usd_budget")
+
+
 MIGRATIONS = (
     Migration(1, "stored Responses API objects", _responses),
     Migration(2, "per-turn telemetry and dropped-record counts", _telemetry),
     Migration(3, "captured turns for agentsession/v1 export", _captures),
     Migration(4, "gateway API keys; the key of each turn and stored response", _keys),
+    Migration(5, "cache writes and cost of each turn; money budgets of keys", _costs),
 )
 
 

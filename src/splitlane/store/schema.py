@@ -66,6 +66,10 @@ turns = Table(
     Column("drafted_tokens", Integer, nullable=True),
     Column("accepted_tokens", Integer, nullable=True),
     Column("api_key", String(40), nullable=True),  # the gateway key's id (never the key); migration 4
+    Column("cache_write_tokens", Integer, nullable=False, server_default="0"),  # migration 5 on
+    Column("cache_write_1h_tokens", Integer, nullable=False, server_default="0"),
+    Column("cost_usd", Float, nullable=True),  # None: the price was unknown
+    Column("price_source", String(120), nullable=True),
     Index("turns_by_session", "session", "t_recv"),
     Index("turns_by_time", "t_recv"),
 )
@@ -104,6 +108,7 @@ api_keys = Table(
     Column("models", Text, nullable=False),  # JSON list of alias patterns; [] = every alias
     Column("lanes", Text, nullable=False),  # JSON list of lanes; [] = every lane
     Column("token_budget", Integer, nullable=True),  # input + output tokens per period
+    Column("usd_budget", Float, nullable=True),  # USD per period (turn costs as recorded); migration 5
     Column("budget_period_s", Integer, nullable=False),
     Column("rpm", Integer, nullable=True),  # requests per minute
     Column("max_streams", Integer, nullable=True),  # turns in flight at once

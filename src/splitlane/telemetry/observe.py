@@ -157,4 +157,6 @@ class TurnObserver:
             drafted_tokens=None if engine is None else engine.drafted_tokens,
             accepted_tokens=None if engine is None else engine.accepted_tokens,
             api_key=self.api_key,
+            cache_write_tokens=self.usage.cache_creation_input_tokens,
+            cache_write_1h_tokens=self.usage.cache_creation_1h_input_tokens,
         )

@@ -60,6 +60,12 @@ class GatewayMetrics:
             registry=r,
         )
         self.tokens = Counter("splitlane_tokens", "Tokens, by kind", (*ROUTE, "kind"), registry=r)
+        self.cost = Counter(
+            "splitlane_cost_usd", "What turns cost, USD at the price in force when recorded", ROUTE, registry=r
+        )
+        self.unpriced = Counter(
+            "splitlane_unpriced_turns", "Turns whose upstream model has no known price", ROUTE, registry=r
+        )
         self.speculation = Counter(
             "splitlane_engine_speculation_tokens",
             "Drafted and accepted speculative tokens",
@@ -98,6 +104,12 @@ class GatewayMetrics:
         ):
             if count:
                 child(self.tokens, *route, kind).inc(count)
+        if record.cost_usd is not None:
+            child(self.cost, *route).inc(record.cost_usd)
+        elif record.upstream:
+            child(self.unpriced, *route).inc()
+        if record.cache_write_tokens:
+            child(self.tokens, *route, "cache_write").inc(record.cache_write_tokens)
         if record.drafted_tokens:
             child(self.speculation, record.upstream, "drafted").inc(record.drafted_tokens)
             child(self.speculation, record.upstream, "accepted").inc(record.accepted_tokens or 0)

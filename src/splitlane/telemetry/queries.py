@@ -11,6 +11,7 @@ session spent on that group's behalf — so a group's time split still adds up t
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,6 +85,35 @@ class Group:
     @property
     def turn_stats(self) -> dict[str, float]:
         return turn_stats([t.times for t in self.turns], sum(1 for t in self.turns if t.status == "error"))
+
+    @property
+    def cost_usd(self) -> float:
+        """The group's known spend (NaN when no turn of it had a known price)."""
+        cost = known_cost(self.turns)
+        return math.nan if cost is None else cost
+
+    def costs(self, total_usd: float) -> dict[str, float]:
+        """Cost figures beside the time ones; ``total_usd`` is the spend of every group together.
+        A turn of unknown price adds nothing (it is counted in ``unpriced_turns``)."""
+        cost = self.cost_usd
+        output = sum(t.output_tokens for t in self.turns)
+        return {
+            "cost_usd": cost,
+            "mean_session_cost_usd": cost / len(self.sessions) if self.sessions else math.nan,
+            "cost_per_1k_output_usd": cost / output * 1000 if output else math.nan,
+            "spend_share": cost / total_usd if total_usd > 0 else math.nan,
+            "unpriced_turns": float(sum(1 for t in self.turns if t.cost_usd is None and t.upstream)),
+        }
+
+
+def known_cost(records: Sequence[TurnRecord]) -> float | None:
+    """What the turns of known price cost (None: none of them had one)."""
+    known = [t.cost_usd for t in records if t.cost_usd is not None]
+    return math.fsum(known) if known else None
+
+
+def spend(groups: Sequence[Group]) -> float:
+    return math.fsum(g.cost_usd for g in groups if not math.isnan(g.cost_usd))
 
 
 def group_sessions(records: Sequence[TurnRecord], by: str | None) -> list[Group]:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 
 from splitlane.core.errors import SplitlaneError
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse
 from splitlane.sessions.identify import SessionId
 from splitlane.telemetry.observe import TurnObserver
+from splitlane.telemetry.prices import PriceBook, Tokens, cost_usd
 from splitlane.telemetry.prometheus import GatewayMetrics
 from splitlane.telemetry.records import Clock, TurnRecord
 from splitlane.telemetry.writer import Captured, TelemetryWriter
@@ -28,6 +30,7 @@ class Recorder:
         durable_wait_s: float = 2.0,
         capture: Capture | None = None,
         max_sessions: int = 10_000,
+        prices: PriceBook | None = None,
     ) -> None:
         self.clock = clock
         self.writer = writer
@@ -35,6 +38,7 @@ class Recorder:
         self.durable_wait_s = durable_wait_s
         self.capture = capture
         self.max_sessions = max_sessions
+        self.prices = prices
         self.inflight: dict[str, TurnObserver] = {}
         self._last_end: OrderedDict[str, float] = OrderedDict()
 
@@ -47,11 +51,12 @@ class Recorder:
         self.inflight[observer.id] = observer
         return observer
 
-    async def finished(self, observer: TurnObserver, response: ChatResponse) -> None:
+    async def finished(self, observer: TurnObserver, response: ChatResponse) -> TurnRecord:
         """A turn that finished: stored (waiting, boundedly, for its commit) before the client sees its end."""
         record = self._end(observer, observer.record())
         captured = self.capture(observer.request, response) if self.capture is not None else None
         await self.writer.write(record, captured, self.durable_wait_s)
+        return record
 
     def failed(self, observer: TurnObserver, error: BaseException | None) -> None:
         """A turn that ended in an error, or was cancelled (``error`` None, or the task was cancelled
@@ -67,6 +72,7 @@ class Recorder:
         self.writer.submit(self._end(observer, record))
 
     def _end(self, observer: TurnObserver, record: TurnRecord) -> TurnRecord:
+        record = self._priced(record)
         self.inflight.pop(observer.id, None)
         self._last_end[record.session] = record.t_last
         self._last_end.move_to_end(record.session)
@@ -74,3 +80,18 @@ class Recorder:
             self._last_end.popitem(last=False)
         self.metrics.observe(record)
         return record
+
+    def _priced(self, record: TurnRecord) -> TurnRecord:
+        """The turn's cost at today's price (a turn that never reached an upstream costs nothing)."""
+        if self.prices is None or not record.upstream:
+            return record
+        priced = self.prices.price(record.model, record.lane, record.upstream)
+        tokens = Tokens(
+            input=record.input_tokens,
+            output=record.output_tokens,
+            cache_read=record.cached_input_tokens,
+            cache_write=record.cache_write_tokens,
+            cache_write_1h=record.cache_write_1h_tokens,
+        )
+        source = None if priced is None else priced.source
+        return replace(record, cost_usd=cost_usd(priced, tokens), price_source=source)

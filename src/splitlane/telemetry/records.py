@@ -64,6 +64,10 @@ class TurnRecord:
     drafted_tokens: int | None = None
     accepted_tokens: int | None = None
     api_key: str | None = None  # the gateway key's id
+    cache_write_tokens: int = 0  # prompt tokens written to the provider's cache (a part of input_tokens)
+    cache_write_1h_tokens: int = 0  # the part of those kept for an hour
+    cost_usd: float | None = None  # at the price in force when it was recorded; None: price unknown
+    price_source: str | None = None  # where that price came from (config, free, sim, dataset:…)
 
     @property
     def times(self) -> TurnTimes:

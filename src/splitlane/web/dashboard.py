@@ -3,6 +3,8 @@ endpoints that read telemetry queries only."""
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -15,7 +17,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from splitlane.telemetry.metrics import SessionSummary, summarize_session
-from splitlane.telemetry.queries import GROUPINGS, by_session, dropped_records, group_sessions, load_turns
+from splitlane.telemetry.queries import (
+    GROUPINGS,
+    by_session,
+    dropped_records,
+    group_sessions,
+    known_cost,
+    load_turns,
+    spend,
+)
 from splitlane.telemetry.recorder import Recorder
 from splitlane.telemetry.records import TurnRecord
 
@@ -48,8 +58,17 @@ def _session_row(key: str, turns: Sequence[TurnRecord], live: set[str], now: flo
         "last": turns[-1].t_last,
         "errors": sum(1 for t in turns if t.status == "error"),
         "live": key in live or now - turns[-1].t_last < LIVE_S,
+        "cost_usd": known_cost(turns),
         **_summary(summary),
     }
+
+
+def spend_by_lane(records: Sequence[TurnRecord]) -> dict[str, float]:
+    lanes: dict[str, list[TurnRecord]] = defaultdict(list)
+    for record in records:
+        if record.lane:
+            lanes[record.lane].append(record)
+    return {lane: known_cost(mine) or 0.0 for lane, mine in sorted(lanes.items())}
 
 
 def _turn_row(index: int, turn: TurnRecord, start: float) -> dict[str, Any]:
@@ -70,6 +89,7 @@ def _turn_row(index: int, turn: TurnRecord, start: float) -> dict[str, Any]:
         "cache_hit": turn.cached_input_tokens / turn.input_tokens if turn.input_tokens else None,
         "decode_tps": turn.decode_tps,
         "tool_calls": turn.tool_calls,
+        "cost_usd": turn.cost_usd,
     }
 
 
@@ -107,6 +127,7 @@ class Dashboard:
         rows = [_session_row(key, turns, live, now) for key, turns in sessions.items()]
         rows.sort(key=lambda r: (not r["live"], -r["last"]))
         groups = group_sessions(records, by)
+        total = spend(groups)
         stats = recorder.writer.stats
         return _json(
             {
@@ -117,9 +138,13 @@ class Dashboard:
                         "name": g.name,
                         "table": asdict(g.table),  # NaN (no sessions) becomes null
                         "turns": g.turn_stats,
+                        "costs": {k: None if math.isnan(v) else v for k, v in g.costs(total).items()},
                     }
                     for g in groups
                 ],
+                "spend_usd": total,
+                "unpriced_turns": sum(1 for r in records if r.cost_usd is None and r.upstream),
+                "spend_by_lane": spend_by_lane(records),
                 "sessions": rows[:MAX_SESSIONS],
                 "session_count": len(rows),
                 "effective_tps": [r["effective_tps"] for r in rows],

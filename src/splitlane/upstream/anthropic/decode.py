@@ -40,12 +40,17 @@ class _State:
             u.get("output_tokens", 0),
             u.get("cache_read_input_tokens", 0),
             u.get("cache_creation_input_tokens", 0),
+            u.get("cache_creation.ephemeral_1h_input_tokens", 0),
         )
 
     def take_usage(self, usage: dict[str, Any] | None) -> None:
         for key, value in (usage or {}).items():
             if isinstance(value, int):
                 self.raw_usage[key] = value
+            elif key == "cache_creation" and isinstance(value, dict):  # the writes by TTL
+                for ttl, count in value.items():
+                    if isinstance(count, int):
+                        self.raw_usage[f"cache_creation.{ttl}"] = count
 
 
 class AnthropicDecoder:

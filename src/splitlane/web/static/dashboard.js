@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const state = { selected: null, userPicked: false, charts: {} };
 const LANE_COLOURS = { plan: "var(--plan)", act: "var(--act)", background: "var(--background)" };
 const num = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? "–" : Number(v).toFixed(d));
+const usd = (v) => (v === null || v === undefined ? "unknown" : "$" + Number(v).toFixed(v >= 1 ? 2 : 4));
 const pct = (v) => (v === null || v === undefined ? "–" : (100 * v).toFixed(1) + "%");
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
@@ -27,6 +28,7 @@ function cards(data) {
     ["turns in flight", data.inflight.length],
     ["output tokens", outputs.toLocaleString()],
     ["P50 effective tok/s", num(p50)],
+    ["spend (USD)", usd(data.spend_usd) + (data.unpriced_turns ? ` + ${data.unpriced_turns} unpriced` : "")],
     ["records dropped", data.telemetry.dropped + data.telemetry.failed],
   ];
   $("cards").innerHTML = items
@@ -47,13 +49,20 @@ const ROWS = [
   ["mean_gap_s", "tools / gaps (s)", (v) => num(v)],
   ["cache_hit_ratio", "cache hit ratio", pct],
 ];
+const COST_ROWS = [
+  ["mean_session_cost_usd", "cost per session (USD)", usd],
+  ["cost_per_1k_output_usd", "cost per 1K output tokens (USD)", usd],
+  ["spend_share", "share of spend", pct],
+  ["unpriced_turns", "turns of unknown price", (v) => num(v, 0)],
+];
 
 function sessionTable(groups) {
   const names = groups.map((g) => g.name);
   let html = "<thead><tr><th>per session</th>" + names.map((n) => `<th>${esc(n)}</th>`).join("");
   html += names.slice(1).map((n) => `<th>${esc(n)}/${esc(names[0])}</th>`).join("") + "</tr></thead><tbody>";
-  for (const [key, label, fmt] of ROWS) {
-    const values = groups.map((g) => g.table[key]);
+  const rows = [...ROWS.map((r) => [...r, "table"]), ...COST_ROWS.map((r) => [...r, "costs"])];
+  for (const [key, label, fmt, part] of rows) {
+    const values = groups.map((g) => g[part][key]);
     const ratios = values.slice(1).map((v) => (v === null || !values[0] ? "–" : (v / values[0]).toFixed(2) + "x"));
     html += `<tr><td>${label}</td>` + values.map((v) => `<td>${fmt(v)}</td>`).join("");
     html += ratios.map((r) => `<td class="ratio">${r}</td>`).join("") + "</tr>";
@@ -64,12 +73,12 @@ function sessionTable(groups) {
 function sessionList(sessions) {
   $("live-count").textContent = sessions.filter((s) => s.live).length + " live";
   let html = "<thead><tr><th>session</th><th>client</th><th>lanes</th><th>turns</th><th>wall (s)</th>";
-  html += "<th>output tok</th><th>effective tok/s</th><th>cache hit</th></tr></thead><tbody>";
+  html += "<th>output tok</th><th>effective tok/s</th><th>cache hit</th><th>cost</th></tr></thead><tbody>";
   for (const s of sessions) {
     const cls = s.id === state.selected ? "selected" : "";
     html += `<tr class="${cls}" data-id="${esc(s.id)}"><td>${s.live ? '<span class="live">● </span>' : ""}${esc(s.id.slice(0, 48))}</td>`;
     html += `<td>${esc(s.client)}</td><td>${esc(s.lanes.join(" "))}</td><td>${s.turns}</td><td>${num(s.wall_s)}</td>`;
-    html += `<td>${s.output_tokens}</td><td>${num(s.effective_tps)}</td><td>${pct(s.cache_hit_ratio)}</td></tr>`;
+    html += `<td>${s.output_tokens}</td><td>${num(s.effective_tps)}</td><td>${pct(s.cache_hit_ratio)}</td><td>${usd(s.cost_usd)}</td></tr>`;
   }
   $("sessions").innerHTML = html + "</tbody>";
   for (const row of $("sessions").querySelectorAll("tbody tr")) {
@@ -98,6 +107,22 @@ function distribution(values) {
   }, [xs, counts]);
 }
 
+function spendByLane(spend) {
+  const lanes = Object.keys(spend);
+  const box = $("spend");
+  if (!lanes.length) { box.textContent = "no turns yet"; return; }
+  const max = Math.max(...Object.values(spend), 1e-12);
+  const rowH = 24, left = 100, width = Math.max(400, box.clientWidth || 600), plot = width - left - 110;
+  let svg = `<svg viewBox="0 0 ${width} ${rowH * lanes.length + 8}" height="${rowH * lanes.length + 8}" role="img" aria-label="spend by lane">`;
+  lanes.forEach((lane, i) => {
+    const y = 4 + i * rowH, w = Math.max(1, (plot * spend[lane]) / max);
+    svg += `<g class="spend" data-lane="${esc(lane)}"><text x="4" y="${y + 15}">${esc(lane)}</text>`;
+    svg += `<rect x="${left}" y="${y}" width="${w}" height="${rowH - 6}" fill="${LANE_COLOURS[lane] || "var(--act)"}"/>`;
+    svg += `<text x="${left + w + 6}" y="${y + 15}">${usd(spend[lane])}</text></g>`;
+  });
+  box.innerHTML = svg + "</svg>";
+}
+
 function waterfall(detail) {
   const turns = detail.turns;
   const box = $("waterfall");
@@ -118,7 +143,7 @@ function waterfall(detail) {
     const wait = t.ttft_s === null ? t.end_s - t.start_s : t.ttft_s;
     svg += `<rect class="wait" x="${x(t.start_s)}" y="${y}" width="${Math.max(1, x(t.start_s + wait) - x(t.start_s))}" height="${rowH - 2}" fill="var(--wait)"><title>TTFT ${num(wait, 3)} s</title></rect>`;
     if (t.decode_s > 0) {
-      svg += `<rect class="decode" x="${x(t.start_s + wait)}" y="${y}" width="${Math.max(1, x(t.end_s) - x(t.start_s + wait))}" height="${rowH - 2}" fill="${lane}"><title>decode ${num(t.decode_s, 2)} s, ${t.output_tokens} tokens, ${num(t.decode_tps)} tok/s</title></rect>`;
+      svg += `<rect class="decode" x="${x(t.start_s + wait)}" y="${y}" width="${Math.max(1, x(t.end_s) - x(t.start_s + wait))}" height="${rowH - 2}" fill="${lane}"><title>decode ${num(t.decode_s, 2)} s, ${t.output_tokens} tokens, ${num(t.decode_tps)} tok/s, ${usd(t.cost_usd)}</title></rect>`;
     }
     svg += "</g>";
   });
@@ -154,6 +179,7 @@ async function refresh() {
     sessionTable(data.groups);
     sessionList(data.sessions);
     distribution(data.effective_tps);
+    spendByLane(data.spend_by_lane);
     if (state.selected) {
       const detail = await getJSON("/dashboard/api/session?id=" + encodeURIComponent(state.selected));
       $("session-title").textContent = state.selected + ` — ${detail.turns.length} turns`;
