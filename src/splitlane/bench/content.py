@@ -18,6 +18,14 @@ from splitlane.upstream.estimate import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE
 _WORDS = "the and for are but not you all any can had her was one our out day get has him his how man new now old"
 WORDS = tuple(f" {w}" for w in (_WORDS + " see two way who boy did its let put say she too use").split())
 Message = dict[str, Any]
+PLAN_REMINDER = (
+    "<system-reminder>\nPlan mode is active. The user indicated that they do not want you to execute yet -- "
+    "you MUST NOT make any edits, run any non-readonly tools, or otherwise make any changes to the system.\n"
+    "</system-reminder>\n"
+)
+PLAN_EXITED = (
+    "<system-reminder>\n## Exited Plan Mode\n\nYou have exited plan mode. You can now make edits.\n</system-reminder>\n"
+)
 
 
 def filler(seed: str, tokens: int) -> str:
@@ -86,7 +94,16 @@ class Conversation:
             self._reset()  # compaction: the recorded prompt shrank
         new = target - self._tokens - TOKENS_PER_MESSAGE if target is not None else turn.input.new_tokens or 1
         seed = f"{self.session.header.session_id}:{index}:in"
-        self._append({"role": "user", "content": filler(seed, max(1, new)).lstrip()})
+        marker = self._mode_marker(index, turn)
+        self._append({"role": "user", "content": marker + filler(seed, max(1, new - len(marker) // 4)).lstrip()})
+
+    def _mode_marker(self, index: int, turn: TurnLine) -> str:
+        """Claude Code's words for its mode: a reminder on every plan-mode turn, the exit notice on the
+        first turn after plan mode (the latest marker decides the lane, routing/markers.py)."""
+        if turn.input.mode == "plan":
+            return PLAN_REMINDER
+        previous = self.session.turns[index - 1].input.mode if index else None
+        return PLAN_EXITED if turn.input.mode == "act" and previous == "plan" else ""
 
     def output_tokens(self, index: int) -> int:
         """The recorded reply's length (scaled for synthetic sessions): max tokens for the replay."""

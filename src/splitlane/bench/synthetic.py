@@ -38,6 +38,7 @@ class SyntheticSpec:
     gap_cap_s: float = 300.0
     arrival_rate_per_s: float = 0.0  # Poisson session arrivals; 0 = all sessions start together
     max_prompt_tokens: int = 200_000
+    plan_turns: int = 0  # the opening turns of each session in plan mode (0: no mode marked)
 
     def with_overrides(self, overrides: dict[str, str]) -> SyntheticSpec:
         return with_overrides(self, overrides, "synthetic")
@@ -77,6 +78,12 @@ PRESETS = {
 }
 
 
+def _mode(spec: SyntheticSpec, index: int) -> str | None:
+    if not spec.plan_turns:
+        return None
+    return "plan" if index < spec.plan_turns else "act"
+
+
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
     return median * math.exp(rng.gauss(0, sigma)) if sigma > 0 else median
 
@@ -107,7 +114,9 @@ def generate(spec: SyntheticSpec, seed: int = 0, preset: str = "custom") -> tupl
                 TurnLine(
                     session_id=session_id,
                     turn_index=i,
-                    input=TurnInput(prompt_tokens=prompt, prompt_tokens_source="trace", new_tokens=new),
+                    input=TurnInput(
+                        prompt_tokens=prompt, prompt_tokens_source="trace", new_tokens=new, mode=_mode(spec, i)
+                    ),
                     output=TurnOutput(completion_tokens=output, stop_reason="tool_calls", max_tokens=output),
                     timing=TurnTiming(gap_after=gap, gap_kind="tool" if gap is not None else None),
                 )

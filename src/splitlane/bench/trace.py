@@ -61,6 +61,9 @@ class TurnInput(_Line):
     new_tokens: int | None = None
     cached_tokens_recorded: int | None = None
     hash_ids: list[int] | None = None
+    # synthetic content: the client's mode in this turn ("plan" | "act"); the replayed user message
+    # carries the client's own marker for it (Claude Code's plan-mode reminders, docs/bench.md)
+    mode: str | None = None
 
 
 class TurnOutput(_Line):

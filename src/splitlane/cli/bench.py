@@ -3,7 +3,6 @@ traces; sweep a simulated upstream's parameter; check the measurement against th
 
 from __future__ import annotations
 
-import time
 import webbrowser
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -15,22 +14,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from splitlane.bench import report
 from splitlane.bench.convert import claude_code, swe_agent, tracelab
+from splitlane.bench.costs import session_costs, target_price
 from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, ReplayOptions, Target, TurnResult, parse_target
+from splitlane.bench.report import COST_ROWS
 from splitlane.bench.synthetic import PRESETS, generate
-from splitlane.bench.trace import Session, TraceError, read_trace, write_trace
+from splitlane.bench.trace import Session, write_trace
 from splitlane.cli.cache_bench import cache
 from splitlane.cli.engine_bench import engine
 from splitlane.cli.load import load
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
 from splitlane.cli.quality_bench import quality
-from splitlane.cli.replaying import run_replay
+from splitlane.cli.replaying import load_sessions, out_dir, publish, run_replay
 from splitlane.cli.servers import serve_config, sim_settings
+from splitlane.cli.split_bench import split
 from splitlane.config import ConfigError, load_config
 from splitlane.engine.models import DEFAULT_MODEL, MODELS
-from splitlane.telemetry.metrics import SessionTable
 
 bench_app = typer.Typer(
     help="Session benchmarks: replay agent traces against endpoints side by side.", invoke_without_command=True
@@ -40,35 +40,16 @@ bench_app.command()(engine)
 bench_app.command()(load)
 bench_app.command()(cache)
 bench_app.command()(quality)
+bench_app.command()(split)
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
 
 
-def load_sessions(trace: str, seed: int, sessions: int | None) -> list[Session]:
-    """A trace file, or ``synthetic:PRESET`` generated on the fly."""
-    if trace.startswith("synthetic:"):
-        preset = trace.split(":", 1)[1]
-        if preset not in PRESETS:
-            raise typer.BadParameter(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})", param_hint="--trace")
-        spec = PRESETS[preset]
-        if sessions is not None:
-            spec = spec.with_overrides({"sessions": str(sessions)})
-        return generate(spec, seed, preset)[1]
+def _parsed(spec: str) -> Target:
     try:
-        loaded = read_trace(Path(trace))[1]
-    except (OSError, TraceError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--trace") from exc
-    return loaded[:sessions] if sessions else loaded
-
-
-def start_target(spec: str, stack: ExitStack, seed: int | None) -> Target:
-    """``NAME=URL,…``; URL ``sim:PROFILE?param=value&…`` starts a simulator and ``embedded`` the
-    gateway on the embedded engine, both in this process on a free loopback port."""
-    try:
-        target = parse_target(spec)
+        return parse_target(spec)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--target") from exc
-    return launch(target, stack, seed)
 
 
 def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
@@ -90,30 +71,6 @@ def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
         url = stack.enter_context(serve_config(settings))
         return Target(target.name, url, target.api, "local", target.key_env)
     return target
-
-
-def publish(
-    results: Sequence[TurnResult], targets: Sequence[str], out: Path, title: str, plot: bool
-) -> tuple[list[Path], dict[str, SessionTable]]:
-    """Print the side-by-side table; write per-turn and per-session JSONL/CSV and the plots."""
-    from splitlane.bench import plots  # matplotlib: ~1 s of import that `splitlane serve` should not pay
-
-    session_results = report.sessions(results)
-    summary = report.tables(session_results, targets)
-    console.print(report.side_by_side(summary, report.turn_stats(results, targets), title))
-    files = report.write_records(out, "turns", report.turn_records(results))
-    files += report.write_records(out, "sessions", [s.record() for s in session_results])
-    files += report.write_records(out, "summary", report.table_records(summary))
-    if plot:
-        files.append(plots.effective_tps(session_results, targets, out / "effective_tps.png"))
-        files.append(plots.time_split(summary, out / "time_split.png"))
-        files.append(plots.ttft_over_turns(results, targets, out / "ttft_over_turns.png"))
-    console.print(f"wrote {', '.join(p.name for p in files)} to {out}")
-    return files, summary
-
-
-def _out_dir(out: Path | None, run_id: str) -> Path:
-    return out or Path("splitlane-bench") / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
 
 
 @bench_app.callback()
@@ -159,17 +116,19 @@ def bench(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     loaded = load_sessions(trace, seed, sessions)
-    folder = _out_dir(out, options.run_id)
+    folder = out_dir(out, options.run_id)
     with ExitStack() as stack:
         if sweep:
             parameter, values = _sweep_values(sweep)
             fixed = parse_pairs(sim_set or [], "--sim-set")
             query = "".join(f"&{k}={v}" for k, v in fixed.items())
-            targets = [
-                launch(Target(f"{parameter}={v}", f"sim:{sim}?{parameter}={v}{query}"), stack, seed) for v in values
-            ]
+            specs = [Target(f"{parameter}={v}", f"sim:{sim}?{parameter}={v}{query}") for v in values]
+            targets = [launch(t, stack, seed) for t in specs]  # validates each (a bad one is named)
+            prices = {t.name: target_price(t) for t in specs}
         else:
-            targets = [start_target(s, stack, seed) for s in target or []]
+            specs = [_parsed(s) for s in target or []]
+            targets = [launch(t, stack, seed) for t in specs]  # validates each (a bad one is named)
+            prices = {t.name: target_price(t) for t in specs}
         names = [t.name for t in targets]
         if len(set(names)) != len(names):
             raise typer.BadParameter("target names must differ", param_hint="--target")
@@ -184,7 +143,8 @@ def bench(
                 "--arrivals none starts them together[/yellow]"
             )
         results = run_replay(loaded, targets, options)
-    files, summary = publish(results, names, folder, f"run {options.run_id}: {trace}", plot)
+    costs = (session_costs(results, prices), COST_ROWS[:2])
+    files, summary = publish(results, names, folder, f"run {options.run_id}: {trace}", plot, extra=costs)
     if sweep:
         from splitlane.bench import plots
 
@@ -217,13 +177,15 @@ def demo(
         raise typer.BadParameter(f"one of {', '.join(MODELS)}", param_hint="--model")
     options = ReplayOptions(concurrency=2, arrivals="none")
     sessions = load_sessions("synthetic:tiny", 0, None)
-    folder = _out_dir(out, options.run_id)
+    folder = out_dir(out, options.run_id)
     with ExitStack() as stack:
-        specs = (f"engine=embedded?model={model}", "sim-fast=sim:fast")
-        targets = [start_target(spec, stack, 0) for spec in specs]
+        specs = [_parsed(s) for s in (f"engine=embedded?model={model}", "sim-fast=sim:fast")]
+        targets = [launch(t, stack, 0) for t in specs]
         console.print(f"demo run {options.run_id}: {len(sessions)} sessions × 2 targets, 2 at a time")
         results = run_replay(sessions, targets, options)
-    files, _ = publish(results, [t.name for t in targets], folder, f"demo {options.run_id}: synthetic:tiny", True)
+    costs = (session_costs(results, {t.name: target_price(t) for t in specs}), COST_ROWS[:2])
+    title = f"demo {options.run_id}: synthetic:tiny"
+    files, _ = publish(results, [t.name for t in targets], folder, title, True, extra=costs)
     _finish(results, files, open_plots)
 
 

@@ -1,15 +1,22 @@
-"""A replay run from the CLI: the sessions against the targets, one progress bar per target."""
+"""A replay run from the CLI: the sessions loaded, run against the targets (one progress bar per
+target), and published (the side-by-side table, records, plots)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from splitlane.bench import report
 from splitlane.bench.replay import Replay, ReplayOptions, Target, TurnResult
-from splitlane.bench.trace import Session
+from splitlane.bench.synthetic import PRESETS, generate
+from splitlane.bench.trace import Session, TraceError, read_trace
+from splitlane.telemetry.metrics import SessionTable
 
 console = Console()
 
@@ -33,3 +40,56 @@ def run_replay(sessions: Sequence[Session], targets: Sequence[Target], options: 
         if count:
             console.print(f"[yellow]{name}: {count} live replies diverged from the trace (recorded ones kept)[/yellow]")
     return results
+
+
+def load_sessions(
+    trace: str, seed: int, sessions: int | None, synthetic: dict[str, str] | None = None
+) -> list[Session]:
+    """A trace file, or ``synthetic:PRESET`` generated on the fly (``synthetic``: generator overrides)."""
+    if trace.startswith("synthetic:"):
+        preset = trace.split(":", 1)[1]
+        if preset not in PRESETS:
+            raise typer.BadParameter(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})", param_hint="--trace")
+        spec = PRESETS[preset].with_overrides(synthetic or {})
+        if sessions is not None:
+            spec = spec.with_overrides({"sessions": str(sessions)})
+        return generate(spec, seed, preset)[1]
+    try:
+        loaded = read_trace(Path(trace))[1]
+    except (OSError, TraceError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--trace") from exc
+    return loaded[:sessions] if sessions else loaded
+
+
+def publish(
+    results: Sequence[TurnResult],
+    targets: Sequence[str],
+    out: Path,
+    title: str,
+    plot: bool,
+    extra: tuple[dict[str, dict[str, float]], Sequence[tuple[str, str, str]]] | None = None,
+) -> tuple[list[Path], dict[str, SessionTable]]:
+    """Print the side-by-side table; write per-turn and per-session JSONL/CSV and the plots.
+    ``extra``: more figures per target and the rows that show them (``bench split``'s costs)."""
+    from splitlane.bench import plots  # matplotlib: ~1 s of import that `splitlane serve` should not pay
+
+    session_results = report.sessions(results)
+    summary = report.tables(session_results, targets)
+    stats = report.turn_stats(results, targets)
+    figures, rows = extra or ({}, ())
+    for name in targets:
+        stats[name] = {**stats[name], **figures.get(name, {})}
+    console.print(report.side_by_side(summary, stats, title, rows))
+    files = report.write_records(out, "turns", report.turn_records(results))
+    files += report.write_records(out, "sessions", [s.record() for s in session_results])
+    files += report.write_records(out, "summary", report.table_records(summary))
+    if plot:
+        files.append(plots.effective_tps(session_results, targets, out / "effective_tps.png"))
+        files.append(plots.time_split(summary, out / "time_split.png"))
+        files.append(plots.ttft_over_turns(results, targets, out / "ttft_over_turns.png"))
+    console.print(f"wrote {', '.join(p.name for p in files)} to {out}")
+    return files, summary
+
+
+def out_dir(out: Path | None, run_id: str) -> Path:
+    return out or Path("splitlane-bench") / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
