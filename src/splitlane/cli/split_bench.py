@@ -80,7 +80,7 @@ def split(
         from splitlane.bench import plots
 
         files.append(plots.split_arrangements(names, summary, stats, folder / "split.png"))
-    record = {name: {**dataclasses.asdict(spends[name]), **stats[name]} for name in names}
+    record = {name: {**stats[name], **dataclasses.asdict(spends[name])} for name in names}
     (folder / "split.json").write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
     console.print(f"wrote split.json{', split.png' if plot else ''} to {folder}")
     if any(r.error for r in results):
