@@ -46,13 +46,25 @@ class CacheConfig(_Strict):
 
 class PriceConfig(_Strict):
     """USD per million tokens. ``cached_input`` (cache reads) and ``cache_write`` default to the
-    input price (a provider without prompt-cache prices), ``cache_write_1h`` to ``cache_write``."""
+    input price (a provider without prompt-cache prices), ``cache_write_1h`` to ``cache_write``.
+    Or ``per_hour``: a server rented by the hour, each turn paying for its time on it, shared with
+    the turns it had in flight at once (docs/costs.md)."""
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
     cached_input: float | None = Field(default=None, ge=0)
     cache_write: float | None = Field(default=None, ge=0)
     cache_write_1h: float | None = Field(default=None, ge=0)
+    per_hour: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PriceConfig:
+        tokens = self.input is not None or self.output is not None
+        if self.per_hour is not None and tokens:
+            raise ValueError("a price is per token (input, output, ...) or per_hour, not both")
+        if self.per_hour is None and (self.input is None or self.output is None):
+            raise ValueError("a price per token needs input and output (USD per million tokens), or give per_hour")
+        return self
 
 
 FREE = PriceConfig(input=0, output=0)

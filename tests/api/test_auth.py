@@ -13,6 +13,7 @@ from pathlib import Path
 import anthropic
 import httpx
 import openai
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -246,6 +247,12 @@ def test_money_budget_refuses_once_spent_in_each_surface_and_survives_a_restart(
         oai = openai.OpenAI(base_url=url + "/v1", api_key=secret, max_retries=0)
         with pytest.raises(openai.RateLimitError, match="spent its budget"):
             oai.chat.completions.create(model="priced", messages=QUESTION, max_tokens=5)  # type: ignore[arg-type]
+    report = CliRunner().invoke(
+        cli, ["report", "--json", "--by", "key", "--database", sqlite_url(tmp_path / "splitlane.db")]
+    )
+    (group,) = orjson.loads(report.output)["groups"]  # the refused turns never reached an upstream
+    assert group["group"].startswith("key_")  # the key's id, as `splitlane keys list` shows it
+    assert group["cost_usd"] > 0.25
 
 
 def test_a_money_budget_is_not_spent_by_free_turns(tmp_path: Path) -> None:

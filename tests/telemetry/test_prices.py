@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import openai
 import pytest
 
 from splitlane.config import ConfigError, load_config
 from splitlane.telemetry.prices import PriceBook, Tokens, cost_usd, self_hosted
+from tests.conftest import gateway_with
+from tests.scripted import stored_turns
 
 UPSTREAMS = {
     "anthropic": {"kind": "anthropic", "base_url": "https://api.anthropic.com"},
@@ -115,3 +121,24 @@ def test_price_config_shapes() -> None:
         load_config(None, upstreams={"v": {"kind": "local", "price": {"input": -1, "output": 1}}})
     with pytest.raises(ConfigError, match="output"):
         load_config(None, upstreams={"v": {"kind": "local", "price": {"input": 1}}})
+
+
+def test_a_server_rented_by_the_hour_charges_each_turn_its_time() -> None:
+    """$3,600 an hour is $1 a second: a lone turn costs its seconds on the upstream."""
+    config = {
+        "upstreams": {"rented": {"kind": "sim", "sim_profile": "fast", "price": {"per_hour": 3600}}},
+        "models": {"m": {"upstream": "rented"}},
+    }
+    with tempfile.TemporaryDirectory() as tmp, gateway_with(config, Path(tmp)) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0)
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=30)
+        (turn,) = stored_turns(Path(tmp))
+    assert turn.price_source == "config:per_hour"
+    assert turn.t_up is not None
+    assert turn.cost_usd == pytest.approx(turn.t_last - turn.t_up)
+    assert turn.cost_usd > 0.1  # 30 tokens at 150 tok/s and the profile's latency
+
+
+def test_per_hour_and_per_token_do_not_mix() -> None:
+    with pytest.raises(ConfigError, match="not both"):
+        load_config(None, upstreams={"v": {"kind": "local", "price": {"per_hour": 2, "input": 1, "output": 1}}})

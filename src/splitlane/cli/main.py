@@ -160,7 +160,9 @@ def serve(
 
 @app.command()
 def report(
-    by: Annotated[str | None, typer.Option(help="group sessions by lane | upstream | model | client | surface")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="group sessions by lane | upstream | model | client | surface | key")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="from: 30m, 2h, 7d ago or an ISO date")] = None,
     until: Annotated[str | None, typer.Option(help="until: 30m, 2h, 7d ago or an ISO date")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,

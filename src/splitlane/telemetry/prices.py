@@ -30,6 +30,7 @@ from splitlane.sim_profiles import load_profile
 class Priced:
     price: ModelPrice
     source: str  # "config", "free", "sim", "dataset:<provider>/<model>"
+    per_hour: float | None = None  # a rented server: USD per hour of its time, instead of per token
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,13 @@ class Tokens:
     cache_read: int = 0
     cache_write: int = 0
     cache_write_1h: int = 0
+    server_s: float = 0.0  # the turn's time on the upstream ÷ the turns in flight there when it ended
+
+
+def configured(price: PriceConfig) -> Priced:
+    if price.per_hour is not None:
+        return Priced(ModelPrice(input_mtok=Decimal(0), output_mtok=Decimal(0)), "config:per_hour", price.per_hour)
+    return Priced(model_price(price), "config")
 
 
 def model_price(price: PriceConfig) -> ModelPrice:
@@ -59,6 +67,8 @@ def model_price(price: PriceConfig) -> ModelPrice:
 def cost_usd(priced: Priced | None, tokens: Tokens) -> float | None:
     if priced is None:
         return None
+    if priced.per_hour is not None:
+        return priced.per_hour * tokens.server_s / 3600
     usage: dict[str, int] = {"input_tokens": tokens.input, "output_tokens": tokens.output}
     if tokens.cache_read:
         usage["cache_read_tokens"] = tokens.cache_read
@@ -100,7 +110,7 @@ FREE = Priced(ModelPrice(input_mtok=Decimal(0), output_mtok=Decimal(0)), "free")
 def upstream_price(upstream: UpstreamConfig, model: str) -> Priced | None:
     """An upstream's own price for ``model``, as the rules above give it (no alias price)."""
     if upstream.price is not None:
-        return Priced(model_price(upstream.price), "config")
+        return configured(upstream.price)
     if upstream.kind == "local":
         return FREE
     if upstream.kind == "sim":
@@ -143,7 +153,7 @@ class PriceBook:
         if model is not None:
             chosen = next((p for name, p in model.lane_price.items() if name == lane), model.price)
             if chosen is not None:
-                return Priced(model_price(chosen), "config")
+                return configured(chosen)
         name, _, upstream_model = target.partition("/")
         upstream = self.config.upstreams.get(name)
         if upstream is None:

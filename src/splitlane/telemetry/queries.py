@@ -23,7 +23,8 @@ from splitlane.store.schema import telemetry_drops, turns
 from splitlane.telemetry.metrics import SessionSummary, SessionTable, session_table, summarize_session, turn_stats
 from splitlane.telemetry.records import TurnRecord
 
-GROUPINGS = ("lane", "upstream", "model", "client", "surface")
+GROUPINGS = ("lane", "upstream", "model", "client", "surface", "key")
+_FIELD = {"key": "api_key"}  # --by key groups by the gateway key's id
 
 
 async def load_turns(
@@ -122,8 +123,12 @@ def group_sessions(records: Sequence[TurnRecord], by: str | None) -> list[Group]
         raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPINGS)}")
     summaries: dict[str, list[SessionSummary]] = defaultdict(list)
     members: dict[str, list[TurnRecord]] = defaultdict(list)
+    field = _FIELD.get(by or "", by or "")
+
+    def key(turn: TurnRecord) -> str:
+        return "all" if by is None else str(getattr(turn, field) or "") or "(none)"
+
     for session_turns in by_session(records).values():
-        key = (lambda t: "all") if by is None else (lambda t: str(getattr(t, by)) or "(none)")
         parts = {k: list(g) for k, g in itertools.groupby(sorted(session_turns, key=key), key=key)}
         for name, mine in parts.items():
             mine.sort(key=lambda t: t.t_recv)

@@ -86,12 +86,15 @@ class Recorder:
         if self.prices is None or not record.upstream:
             return record
         priced = self.prices.price(record.model, record.lane, record.upstream)
+        upstream = record.upstream.partition("/")[0]
+        sharing = sum(1 for o in self.inflight.values() if o.route.upstream.partition("/")[0] == upstream)
         tokens = Tokens(
             input=record.input_tokens,
             output=record.output_tokens,
             cache_read=record.cached_input_tokens,
             cache_write=record.cache_write_tokens,
             cache_write_1h=record.cache_write_1h_tokens,
+            server_s=(record.t_last - (record.t_up or record.t_recv)) / max(1, sharing),  # this turn included
         )
         source = None if priced is None else priced.source
         return replace(record, cost_usd=cost_usd(priced, tokens), price_source=source)
