@@ -1,10 +1,12 @@
-"""Reading a request body: size limit, JSON, schema validation with errors that name the field."""
+"""Reading a request body: size limit, content-encoding, JSON, schema validation with errors that name the field."""
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, TypeVar
 
 import orjson
+import zstandard
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
@@ -24,13 +26,39 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if size > max_bytes:
             raise RequestTooLarge(f"request body exceeds the limit of {max_bytes} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = decoded(b"".join(chunks), request.headers.get("content-encoding", ""), max_bytes)
     if not raw.strip():
         raise InvalidRequest("request body is empty; expected a JSON object")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
+
+
+def decoded(raw: bytes, encoding: str, max_bytes: int) -> bytes:
+    """The body as sent before ``content-encoding`` (gzip, deflate, zstd), never more than
+    ``max_bytes`` of it: a small body that inflates past the limit is refused like a large one."""
+    coding = encoding.strip().lower()
+    if coding in ("", "identity"):
+        return raw
+    try:
+        if coding in ("gzip", "x-gzip", "deflate"):
+            inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+            body = inflate.decompress(raw, max_bytes + 1)
+            complete = inflate.eof
+        elif coding == "zstd":
+            with zstandard.ZstdDecompressor().stream_reader(raw) as reader:
+                body = reader.read(max_bytes + 1)
+            complete = True
+        else:
+            raise InvalidRequest(f"content-encoding '{encoding}' is not supported: send gzip, deflate, zstd or none")
+    except (zlib.error, zstandard.ZstdError) as exc:
+        raise InvalidRequest(f"request body is not valid {coding} data: {exc}") from exc
+    if len(body) > max_bytes:
+        raise RequestTooLarge(f"request body exceeds the limit of {max_bytes} bytes once decompressed ({coding})")
+    if not complete:
+        raise InvalidRequest(f"request body is truncated {coding} data")
+    return body
 
 
 def validate(model: type[M], data: Any) -> M:
