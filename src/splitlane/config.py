@@ -273,6 +273,7 @@ class Config(_Strict):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     max_messages: int = Field(default=10_000, ge=1)  # messages (input items) in one request
     max_tokens_cap: int | None = Field(default=None, ge=1)  # a larger max_tokens is lowered to this
+    websockets: bool = True  # the Responses API over a WebSocket too (Codex's supports_websockets); off: 426
     keepalive_s: float = Field(default=15.0, ge=0)  # a silent stream gets a ping this often (0: never)
     shutdown_grace_s: int = Field(default=30, ge=0)  # SIGTERM: in-flight streams may finish this long
     default_max_tokens: int = 4096  # sent to upstreams that need one when the client gave none

@@ -36,7 +36,8 @@ class Gateway:
     def __init__(self, app: Starlette, url: str, received: list[tuple[str, bytes]] | None = None) -> None:
         self.app = app
         self.url = url
-        self.received = received if received is not None else []  # (path, body) of each client request
+        # (path, body) of each client request; ("ws:" + path, frame) of each WebSocket text frame
+        self.received = received if received is not None else []
 
     def routed(self) -> list[Any]:
         return list(self.app.state.services.routed)
@@ -46,14 +47,25 @@ class Gateway:
 
 
 class Recording:
-    """ASGI middleware keeping each request's path and body as the client sent them (what a
-    logging proxy in front of the gateway would see)."""
+    """ASGI middleware keeping each request's path and body, and each WebSocket frame, as the
+    client sent them (what a logging proxy in front of the gateway would see)."""
 
     def __init__(self, app: Starlette, received: list[tuple[str, bytes]]) -> None:
         self.app = app
         self.received = received
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":  # one scope per handshake, accepted or refused
+            self.received.append(("ws-handshake:" + scope["path"], b"{}"))
+
+            async def frames() -> Any:
+                message = await receive()
+                if message["type"] == "websocket.receive" and message.get("text") is not None:
+                    self.received.append(("ws:" + scope["path"], message["text"].encode()))
+                return message
+
+            await self.app(scope, frames, send)
+            return
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -94,12 +106,13 @@ def gateway(provider: tuple[FakeProvider, str], tmp_path: Path) -> Iterator[Gate
         yield Gateway(app, gateway_url)
 
 
-def native_config(url: str, data_dir: Path) -> Config:
+def native_config(url: str, data_dir: Path, websockets: bool = True) -> Config:
     """Each client's own API upstream (the fake at ``url``): a same-protocol hop for Claude Code
     (alias ``claude``) and for Codex (alias ``gpt``)."""
     return Config.model_validate(
         {
             "data_dir": data_dir,
+            "websockets": websockets,
             "upstreams": {
                 "anthropic": {"kind": "anthropic", "base_url": url},
                 "responses": {"kind": "openai_responses", "base_url": url + "/v1"},
@@ -124,6 +137,13 @@ def recorded_gateway(config: Config) -> Iterator[Gateway]:
 @pytest.fixture
 def native(provider: tuple[FakeProvider, str], tmp_path: Path) -> Iterator[Gateway]:
     with recorded_gateway(native_config(provider[1], tmp_path / "data")) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def native_http(provider: tuple[FakeProvider, str], tmp_path: Path) -> Iterator[Gateway]:
+    """The same, serving the Responses API over HTTP only (``websockets = false``)."""
+    with recorded_gateway(native_config(provider[1], tmp_path / "data", websockets=False)) as gateway:
         yield gateway
 
 
@@ -304,13 +324,45 @@ def test_claude_code_tool_loop_to_an_anthropic_upstream_is_forwarded_as_sent(
 
 
 def test_codex_tool_loop_to_a_responses_upstream_is_forwarded_as_sent(
-    native: Gateway, fake: FakeProvider, tmp_path: Path
+    native_http: Gateway, fake: FakeProvider, tmp_path: Path
 ) -> None:
+    """Over HTTP: the gateway refuses Codex's WebSocket with 426, on which Codex falls back at
+    once (one handshake: no retries); each POST body reaches the upstream as it was sent."""
+    native = native_http
     home, work = tmp_path / "home", repo(tmp_path)
     setup_client("codex", "gpt", native, home, work)
     out = codex("Create created.txt", work, home)
     assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
     assert AGENT_FINAL in out
+    assert len(native.bodies("ws-handshake:/v1/responses")) == 1
+    assert not native.bodies("ws:/v1/responses")
     assert_forwarded_unchanged(native, fake, "/v1/responses")
     tools = {t["type"] for r in fake.requests if r.path == "/v1/responses" for t in r.body["tools"]}
     assert "namespace" in tools  # Codex's own tool groups, passed as they came
+
+
+def test_codex_over_websocket_to_a_responses_upstream(native: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    """Codex's WebSocket (v2): a prewarm frame, then each turn only the items after its previous
+    response; the upstream gets every turn's whole conversation, the rest of each frame as sent."""
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("codex", "gpt", native, home, work)
+    out = codex("Create created.txt", work, home)
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    assert not native.bodies("/v1/responses")  # no POST: every turn came over the socket
+    frames = native.bodies("ws:/v1/responses")
+    assert frames[0]["type"] == "response.create"
+    assert frames[0]["generate"] is False
+    turns = frames[1:]
+    upstream = [r.body for r in fake.requests if r.path == "/v1/responses"]
+    assert len(upstream) == len(turns) == 2
+    assert all(f.get("previous_response_id") for f in turns)  # incremental, as Codex sends it to OpenAI
+    assert len(turns[1]["input"]) < len(upstream[1]["input"])
+    for frame, body in zip(turns, upstream, strict=True):
+        assert body["input"][-len(frame["input"]) :] == frame["input"]
+        fields = ("type", "previous_response_id", "input", "model")
+        assert {k: v for k, v in frame.items() if k not in fields} == {k: v for k, v in body.items() if k not in fields}
+    assert upstream[1]["input"][: len(upstream[0]["input"])] == upstream[0]["input"]  # the cached prefix holds
+    turns_routed = native.routed()
+    assert len(turns_routed) == 2
+    assert len({t.session for t in turns_routed}) == 1

@@ -116,3 +116,14 @@ def test_the_embedded_engine_as_a_target_generates_exactly_the_recorded_lengths(
     assert [t["completion_tokens"] for t in turns] == [t.output.completion_tokens for t in session.turns[:2]]
     assert all(t["completion_tokens_source"] == "usage" for t in turns)
     assert turns[1]["cached_tokens"] > 0  # the engine reused the first turn's prefix
+
+
+def test_bench_websocket_prints_the_ratios_and_writes_its_records(tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    result = runner.invoke(app, ["bench", "websocket", "--turns", "3", "--rounds", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "websocket / http (baseline: http" in result.output
+    document = json.loads((out / "websocket.json").read_text())
+    assert document["ratios"]["bytes_websocket_over_http"] < 1
+    assert len(document["samples"]) == 2 * 3
+    assert (out / "websocket.png").read_bytes()[:4] == b"\x89PNG"

@@ -19,8 +19,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from splitlane.api.chat import routes as chat
 from splitlane.api.error_response import Renderer, error_response, internal
@@ -28,6 +29,7 @@ from splitlane.api.guard import Guard
 from splitlane.api.messages import routes as messages
 from splitlane.api.models import list_models
 from splitlane.api.responses import routes as responses
+from splitlane.api.responses.socket import responses_socket
 from splitlane.api.services import Services
 from splitlane.api.surfaces import CHAT, MESSAGES, RESPONSES, SURFACES, for_request
 from splitlane.config import Config
@@ -68,19 +70,24 @@ class Gateway(Starlette):
     def __init__(self, turns: dict[str, Callable[[Request], Awaitable[ASGIApp]]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._turns = turns
-        self._guarded_turn = Guard(self._turn, frozenset(turns))
+        self.guarded_turn = Guard(self._turn, frozenset(turns))  # a turn POST, from the guard on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # a path under a root_path (behind a proxy) includes it: such requests take the router
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self._turns:
             scope["app"] = self
-            await self._guarded_turn(scope, receive, send)
+            await self.guarded_turn(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
     async def _turn(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self._turns[scope["path"]](Request(scope, receive))
         await response(scope, receive, send)
+
+
+async def socket(websocket: WebSocket) -> None:
+    gateway: Gateway = websocket.scope["app"]
+    await responses_socket(websocket, gateway.guarded_turn)
 
 
 def create_app(config: Config, services: Services | None = None, *, settle_heap: bool = False) -> Starlette:
@@ -108,6 +115,7 @@ def create_app(config: Config, services: Services | None = None, *, settle_heap:
     openai, anthropic = CHAT.render_error, MESSAGES.render_error
     routes = [
         *(Route(path, handle, methods=["POST"]) for path, handle in turns.items()),
+        WebSocketRoute(RESPONSES.path, socket),  # Codex's Responses WebSocket (api/responses/socket.py)
         Route("/v1/responses/{response_id}", endpoint(responses.retrieve, openai), methods=["GET"]),
         Route("/v1/messages/count_tokens", endpoint(messages.count_tokens, anthropic), methods=["POST"]),
         Route("/v1/models", endpoint(list_models, openai), methods=["GET"]),

@@ -57,6 +57,21 @@ def caller_id(scope: Scope) -> str | None:
     return None if usage is None else usage.key.id
 
 
+async def authorize(keys: KeyRing, headers: Headers, path: str, turn: bool) -> KeyUsage:
+    """The key of a request to ``path``, or the refusal; a turn is also admitted against its limits."""
+    secret = credential(headers)
+    if not secret:
+        raise AuthenticationFailed(MISSING)
+    usage = await keys.lookup(secret)
+    if usage is None:
+        raise AuthenticationFailed("invalid or revoked API key")
+    if path.startswith(ADMIN_PREFIXES) and not usage.key.admin:
+        raise PermissionDenied(f"key '{usage.key.name}' may not read {path} (create an admin key: --admin)")
+    if turn:
+        usage.admit()
+    return usage
+
+
 class Guard:
     """``turns``: the paths whose POST is a turn (admitted against the key's limits, its slot held
     until the whole response has been sent)."""
@@ -76,7 +91,7 @@ class Guard:
             return
         turn = scope["method"] == "POST" and path in self.turns
         try:
-            usage = await self._authorize(keys, Headers(scope=scope), path, turn)
+            usage = await authorize(keys, Headers(scope=scope), path, turn)
         except SplitlaneError as exc:
             await _refuse(scope, send, exc)
             return
@@ -88,20 +103,6 @@ class Guard:
             await self.app(scope, receive, _with_budget(send, usage))
         finally:
             usage.release()
-
-    @staticmethod
-    async def _authorize(keys: KeyRing, headers: Headers, path: str, turn: bool) -> KeyUsage:
-        secret = credential(headers)
-        if not secret:
-            raise AuthenticationFailed(MISSING)
-        usage = await keys.lookup(secret)
-        if usage is None:
-            raise AuthenticationFailed("invalid or revoked API key")
-        if path.startswith(ADMIN_PREFIXES) and not usage.key.admin:
-            raise PermissionDenied(f"key '{usage.key.name}' may not read {path} (create an admin key: --admin)")
-        if turn:
-            usage.admit()
-        return usage
 
 
 BUDGET_HEADER = b"x-splitlane-budget-remaining-usd"

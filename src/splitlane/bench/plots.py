@@ -116,3 +116,21 @@ def _save(fig: Figure, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def transports(series: dict[str, tuple[list[float], list[float]]], path: Path) -> Path:
+    """Per turn of the session, each transport's bytes sent (KB) and median turn time (ms)."""
+    fig, (sent, took) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, (kilobytes, milliseconds) in series.items():
+        turns = list(range(1, len(kilobytes) + 1))
+        sent.plot(turns, kilobytes, marker=".", label=name)
+        took.plot(turns, milliseconds, marker=".", label=name)
+    sent.set_title("sent by the client per turn")
+    sent.set_ylabel("KB")
+    took.set_title("turn time through the gateway (median of rounds)")
+    took.set_ylabel("ms")
+    for ax in (sent, took):
+        ax.set_xlabel("turn")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return _save(fig, path)

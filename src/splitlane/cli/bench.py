@@ -29,6 +29,7 @@ from splitlane.cli.quality_bench import quality
 from splitlane.cli.replaying import load_sessions, out_dir, publish, run_replay
 from splitlane.cli.servers import serve_config, sim_settings
 from splitlane.cli.split_bench import split
+from splitlane.cli.transports_bench import websocket
 from splitlane.config import ConfigError, load_config
 from splitlane.engine.models import DEFAULT_MODEL, MODELS
 
@@ -41,6 +42,7 @@ bench_app.command()(load)
 bench_app.command()(cache)
 bench_app.command()(quality)
 bench_app.command()(split)
+bench_app.command()(websocket)
 CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
 console = Console()
 

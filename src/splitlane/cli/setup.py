@@ -73,7 +73,15 @@ def _toml(path: Path, values: dict[str, Any]) -> FileChange:
 
 
 def _codex(alias: str, base: str, key_env: str, path: Path) -> Setup:
-    provider = {"name": "splitlane", "base_url": f"{base}/v1", "env_key": key_env, "wire_api": "responses"}
+    provider = {
+        "name": "splitlane",
+        "base_url": f"{base}/v1",
+        "env_key": key_env,
+        "wire_api": "responses",
+        # Codex's Responses WebSocket: after the first turn it sends only the new items; a gateway
+        # with websockets = false answers 426, on which Codex falls back to HTTP at once
+        "supports_websockets": True,
+    }
     main = _toml(
         path,
         {

@@ -42,6 +42,13 @@ class ContextTooLong(InvalidRequest):
     code = "context_length_exceeded"
 
 
+class UpgradeRequired(InvalidRequest):
+    """A WebSocket asked for where the gateway serves HTTP only (426: Codex falls back at once)."""
+
+    status = 426
+    code = "websockets_disabled"
+
+
 class AuthenticationFailed(SplitlaneError):
     kind = ErrorKind.AUTHENTICATION
     status = 401
