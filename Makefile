@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint install agents demo
+.PHONY: serve test lint install agents agents-latest agents-old demo
 
 # llama-cpp-python compiles from source (~6-10 min on two cores), once, into a wheel folder of our
 # own, for a portable x86-64 level (AVX2, FMA, F16C):
@@ -72,3 +72,21 @@ $(AGENTS)/.installed: Makefile
 	npm install --prefix $(AGENTS) --no-audit --no-fund --loglevel=error \
 		@openai/codex@$(CODEX_VERSION) @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
 	touch $@
+
+# Client drift: the same end-to-end tests against npm's newest CLIs and against releases about six
+# months old, each printing the compatibility table (client, version, API, result) that
+# docs/agents.md keeps. Not part of `make test` (they follow npm, not the pins).
+CODEX_OLD_VERSION := 0.138.0
+CLAUDE_CODE_OLD_VERSION := 2.1.167
+
+agents-latest: $(STAMP)
+	npm install --prefix .agents-latest --no-audit --no-fund --loglevel=error \
+		@openai/codex@latest @anthropic-ai/claude-code@latest
+	SPLITLANE_AGENTS_BIN=$(CURDIR)/.agents-latest/node_modules/.bin SPLITLANE_AGENTS_TABLE=.agents-latest/table.md \
+		$(VENV)/bin/pytest -m agents tests/agents $(PYTEST_ARGS)
+
+agents-old: $(STAMP)
+	npm install --prefix .agents-old --no-audit --no-fund --loglevel=error \
+		@openai/codex@$(CODEX_OLD_VERSION) @anthropic-ai/claude-code@$(CLAUDE_CODE_OLD_VERSION)
+	SPLITLANE_AGENTS_BIN=$(CURDIR)/.agents-old/node_modules/.bin SPLITLANE_AGENTS_TABLE=.agents-old/table.md \
+		$(VENV)/bin/pytest -m agents tests/agents $(PYTEST_ARGS)

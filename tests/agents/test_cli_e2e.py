@@ -23,13 +23,16 @@ from typer.testing import CliRunner
 from splitlane.api.app import create_app
 from splitlane.cli.main import app as cli
 from splitlane.config import Config
+from tests.agents.conftest import BIN
 from tests.servers import AGENT_CONTENT, AGENT_FILE, AGENT_FINAL, AGENT_PLAN, FakeProvider, serve
 
-BIN = Path(os.environ.get("SPLITLANE_AGENTS_BIN", Path(__file__).parents[2] / ".agents" / "node_modules" / ".bin"))
-pytestmark = pytest.mark.skipif(
-    not (BIN / "codex").exists() or not (BIN / "claude").exists(),
-    reason=f"agent CLIs not installed in {BIN}: `make agents` installs them (needs npm)",
-)
+pytestmark = [
+    pytest.mark.agents,
+    pytest.mark.skipif(
+        not (BIN / "codex").exists() or not (BIN / "claude").exists(),
+        reason=f"agent CLIs not installed in {BIN}: `make agents` installs them (needs npm)",
+    ),
+]
 
 
 class Gateway:
@@ -211,6 +214,7 @@ def claude(prompt: str, cwd: Path, home: Path, *extra: str) -> str:
     return run([str(BIN / "claude"), "-p", prompt, *extra], cwd, home)  # the prompt before variadic flags
 
 
+@pytest.mark.agent("codex", "Responses over WebSocket → openai_chat upstream, tool loop")
 def test_codex_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
     home, work = tmp_path / "home", repo(tmp_path)
     setup_client("codex", "agent", gateway, home, work)
@@ -224,6 +228,7 @@ def test_codex_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvider, tmp
     assert [t.lane for t in turns] == ["act", "act"]
 
 
+@pytest.mark.agent("claude-code", "Messages → openai_chat upstream, tool loop")
 def test_claude_code_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
     home, work = tmp_path / "home", repo(tmp_path)
     setup_client("claude-code", "agent", gateway, home, work)
@@ -236,6 +241,7 @@ def test_claude_code_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvide
     assert turns[0].session.startswith("x-claude-code-session-id:")
 
 
+@pytest.mark.agent("claude-code", "Messages, plan and act lanes → two upstreams")
 def test_claude_code_plan_and_act_go_to_different_upstreams(
     gateway: Gateway, fake: FakeProvider, tmp_path: Path
 ) -> None:
@@ -254,6 +260,7 @@ def test_claude_code_plan_and_act_go_to_different_upstreams(
     assert lanes[-2:] == ["act", "act"]
 
 
+@pytest.mark.agent("codex", "Responses over WebSocket, plan and act profiles → two upstreams")
 def test_codex_plan_and_act_profiles_go_to_different_upstreams(
     gateway: Gateway, fake: FakeProvider, tmp_path: Path
 ) -> None:
@@ -291,6 +298,7 @@ def engine_gateway(tmp_path: Path) -> Iterator[Gateway]:
         yield Gateway(app, url)
 
 
+@pytest.mark.agent("codex", "Responses over WebSocket → embedded engine")
 def test_codex_session_on_the_embedded_engine(engine_gateway: Gateway, tmp_path: Path) -> None:
     home, work = tmp_path / "home", repo(tmp_path)
     setup_client("codex", "local", engine_gateway, home, work)
@@ -300,6 +308,7 @@ def test_codex_session_on_the_embedded_engine(engine_gateway: Gateway, tmp_path:
     assert all(t.target == "local/local" for t in turns)
 
 
+@pytest.mark.agent("claude-code", "Messages → embedded engine")
 def test_claude_code_session_on_the_embedded_engine(engine_gateway: Gateway, tmp_path: Path) -> None:
     home, work = tmp_path / "home", repo(tmp_path)
     setup_client("claude-code", "local", engine_gateway, home, work)
@@ -310,6 +319,7 @@ def test_claude_code_session_on_the_embedded_engine(engine_gateway: Gateway, tmp
     assert all(t.target == "local/local" for t in turns)
 
 
+@pytest.mark.agent("claude-code", "Messages → anthropic upstream, forwarded as sent")
 def test_claude_code_tool_loop_to_an_anthropic_upstream_is_forwarded_as_sent(
     native: Gateway, fake: FakeProvider, tmp_path: Path
 ) -> None:
@@ -323,6 +333,7 @@ def test_claude_code_tool_loop_to_an_anthropic_upstream_is_forwarded_as_sent(
     assert any("cache_control" in orjson.dumps(r.body).decode() for r in fake.requests if r.path == "/v1/messages")
 
 
+@pytest.mark.agent("codex", "Responses over HTTP (WebSocket refused: 426) → openai_responses, forwarded as sent")
 def test_codex_tool_loop_to_a_responses_upstream_is_forwarded_as_sent(
     native_http: Gateway, fake: FakeProvider, tmp_path: Path
 ) -> None:
@@ -341,6 +352,7 @@ def test_codex_tool_loop_to_a_responses_upstream_is_forwarded_as_sent(
     assert "namespace" in tools  # Codex's own tool groups, passed as they came
 
 
+@pytest.mark.agent("codex", "Responses over WebSocket → openai_responses upstream, previous_response_id expanded")
 def test_codex_over_websocket_to_a_responses_upstream(native: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
     """Codex's WebSocket (v2): a prewarm frame, then each turn only the items after its previous
     response; the upstream gets every turn's whole conversation, the rest of each frame as sent."""
