@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,8 @@ from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from splitlane.api.app import create_app
+from splitlane.bench.processes import free_port
+from splitlane.cli.launch import answering
 from splitlane.cli.main import app as cli
 from splitlane.config import Config
 from tests.agents.conftest import BIN
@@ -378,3 +382,54 @@ def test_codex_over_websocket_to_a_responses_upstream(native: Gateway, fake: Fak
     turns_routed = native.routed()
     assert len(turns_routed) == 2
     assert len({t.session for t in turns_routed}) == 1
+
+
+def launched(client: str, alias: str, url: str, cwd: Path, home: Path, *args: str, config: Path | None = None) -> str:
+    """``splitlane launch`` as a user runs it (the CLIs found on PATH; run() names CODEX_HOME, which
+    Codex wants to exist, as its default ~/.codex does once Codex has run)."""
+    (home / ".codex").mkdir(parents=True, exist_ok=True)
+    options = ["--config", str(config)] if config is not None else []
+    argv = [sys.executable, "-m", "splitlane", "launch", client, "--alias", alias, "--url", url, *options, "--", *args]
+    return run(argv, cwd, home, {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
+
+
+CODEX_EXEC = ("exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox")
+
+
+@pytest.mark.agent("codex", "splitlane launch codex (-c overrides, no file edited) → openai_chat, tool loop")
+def test_launch_codex_edits_no_file(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    out = launched("codex", "agent", gateway.url, work, home, *CODEX_EXEC, "Create created.txt")
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    written = home / ".codex" / "config.toml"  # Codex 0.138 records the project's trust there itself
+    assert not written.exists() or not {"model_provider", "model_providers"} & set(tomllib.loads(written.read_text()))
+    turns = gateway.routed()
+    assert len(turns) == 2
+    assert len({t.session for t in turns}) == 1
+
+
+@pytest.mark.agent("claude-code", "splitlane launch claude (environment, no file edited) → openai_chat, tool loop")
+def test_launch_claude_code_edits_no_file(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    prompt = ("-p", "Create created.txt", "--dangerously-skip-permissions")
+    out = launched("claude", "agent", gateway.url, work, home, *prompt)
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    assert not (home / ".claude" / "settings.json").exists()
+    assert len([t for t in gateway.routed() if t.lane != "background"]) == 2
+
+
+@pytest.mark.agent("codex", "splitlane launch codex, gateway started for the session → openai_chat")
+def test_launch_starts_a_gateway_when_none_answers(provider: tuple[FakeProvider, str], tmp_path: Path) -> None:
+    _, url = provider
+    config = tmp_path / "splitlane.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[upstreams.fake]\nkind = "openai_chat"\nbase_url = "{url}/v1"\n'
+        '[models.agent]\nupstream = "fake"\nmodel = "agent"\n'
+    )
+    gateway_url = f"http://127.0.0.1:{free_port()}"
+    home, work = tmp_path / "home", repo(tmp_path)
+    launched("codex", "agent", gateway_url, work, home, *CODEX_EXEC, "Create created.txt", config=config)
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert not answering(gateway_url)  # stopped with the client

@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from splitlane.api.app import create_app
 from splitlane.cli.bench import bench_app
 from splitlane.cli.keys import keys_app
+from splitlane.cli.launch import CLIENTS as LAUNCHED
+from splitlane.cli.launch import launch as run_launch
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.report import run_export, run_report
 from splitlane.cli.route import route_app, run_explain
@@ -101,6 +103,27 @@ def setup(
         change.path.write_text(change.new, encoding="utf-8")
         typer.echo(f"wrote {change.path}")
     typer.echo(f"then:\n{plan.instructions}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def launch(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help=" | ".join(LAUNCHED))],
+    alias: Annotated[str, typer.Option(help="the splitlane model alias to use")] = "local",
+    url: Annotated[str, typer.Option(help="where splitlane listens (started there if nothing answers)")] = (
+        "http://127.0.0.1:8080"
+    ),
+    key_env: Annotated[str, typer.Option(help="environment variable the client reads the key from")] = (
+        "SPLITLANE_API_KEY"
+    ),
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="config of a gateway started here")] = None,
+) -> None:
+    """Start an agent pointed at the gateway, no settings file edited: `splitlane launch codex
+    --alias coder -- exec "fix the tests"` (what follows `--` goes to the client)."""
+    if client not in LAUNCHED:
+        raise typer.BadParameter(f"one of {', '.join(LAUNCHED)}", param_hint="CLIENT")
+    code = run_launch(client, alias, url, key_env, config, ctx.args, lambda text: typer.echo(text, err=True))
+    raise typer.Exit(code)
 
 
 @app.command()

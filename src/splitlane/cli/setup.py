@@ -72,7 +72,8 @@ def _toml(path: Path, values: dict[str, Any]) -> FileChange:
     return FileChange(path, old, tomlkit.dumps(doc))
 
 
-def _codex(alias: str, base: str, key_env: str, path: Path) -> Setup:
+def codex_settings(alias: str, base: str, key_env: str) -> dict[str, Any]:
+    """What Codex's config.toml gets (``splitlane launch codex`` passes the same as ``-c`` overrides)."""
     provider = {
         "name": "splitlane",
         "base_url": f"{base}/v1",
@@ -82,17 +83,18 @@ def _codex(alias: str, base: str, key_env: str, path: Path) -> Setup:
         # with websockets = false answers 426, on which Codex falls back to HTTP at once
         "supports_websockets": True,
     }
-    main = _toml(
-        path,
-        {
-            "model": alias,  # no lane suffix: Codex's own Plan-mode markers pick the lane
-            "model_provider": PROVIDER_ID,
-            # Codex offers its hosted web_search tool by default, which only an OpenAI Responses
-            # upstream can run; any other upstream refuses it (400, upstream setting `unsupported`)
-            "web_search": "disabled",
-            "model_providers": {PROVIDER_ID: provider},
-        },
-    )
+    return {
+        "model": alias,  # no lane suffix: Codex's own Plan-mode markers pick the lane
+        "model_provider": PROVIDER_ID,
+        # Codex offers its hosted web_search tool by default, which only an OpenAI Responses
+        # upstream can run; any other upstream refuses it (400, upstream setting `unsupported`)
+        "web_search": "disabled",
+        "model_providers": {PROVIDER_ID: provider},
+    }
+
+
+def _codex(alias: str, base: str, key_env: str, path: Path) -> Setup:
+    main = _toml(path, codex_settings(alias, base, key_env))
     # Codex reads a profile from <CODEX_HOME>/<name>.config.toml (0.169: [profiles.*] tables are refused)
     profiles = [
         _toml(
@@ -119,8 +121,9 @@ def _json_merge(path: Path, update: dict[str, Any]) -> FileChange:
     return FileChange(path, old, json.dumps(data, indent=2) + "\n")
 
 
-def _claude(alias: str, base: str, key_env: str, path: Path) -> Setup:
-    env = {
+def claude_env(alias: str, base: str) -> dict[str, str]:
+    """The environment Claude Code reads (its settings.json ``env`` block, or ``splitlane launch``'s)."""
+    return {
         "ANTHROPIC_BASE_URL": base,
         "ANTHROPIC_MODEL": "opusplan",  # plan mode asks for the "opus" model, the rest for "sonnet"
         "ANTHROPIC_DEFAULT_OPUS_MODEL": f"{alias}:plan",
@@ -129,16 +132,20 @@ def _claude(alias: str, base: str, key_env: str, path: Path) -> Setup:
         "ANTHROPIC_SMALL_FAST_MODEL": f"{alias}:background",  # older versions
         "CLAUDE_CODE_SUBAGENT_MODEL": f"{alias}:act",
     }
+
+
+def _claude(alias: str, base: str, key_env: str, path: Path) -> Setup:
     how = (
         f"export ANTHROPIC_AUTH_TOKEN=${key_env}   # or ANTHROPIC_API_KEY; anything while keys are off\n"
         "claude                               # plan mode goes to the plan lane, the rest to act"
     )
-    return Setup("claude-code", (_json_merge(path, {"env": env}),), how)
+    return Setup("claude-code", (_json_merge(path, {"env": claude_env(alias, base)}),), how)
 
 
-def _opencode(alias: str, base: str, key_env: str, path: Path) -> Setup:
+def opencode_settings(alias: str, base: str, key_env: str) -> dict[str, Any]:
+    """What opencode.json gets (``splitlane launch opencode``: a temporary file named by OPENCODE_CONFIG)."""
     models = {f"{alias}:{lane}": {"name": f"{alias} ({lane})"} for lane in ("plan", "act", "background")}
-    update = {
+    return {
         "$schema": "https://opencode.ai/config.json",
         "model": f"{PROVIDER_ID}/{alias}:act",
         "small_model": f"{PROVIDER_ID}/{alias}:background",
@@ -152,6 +159,10 @@ def _opencode(alias: str, base: str, key_env: str, path: Path) -> Setup:
         },
         "agent": {"plan": {"model": f"{PROVIDER_ID}/{alias}:plan"}, "build": {"model": f"{PROVIDER_ID}/{alias}:act"}},
     }
+
+
+def _opencode(alias: str, base: str, key_env: str, path: Path) -> Setup:
+    update = opencode_settings(alias, base, key_env)
     return Setup(
         "opencode", (_json_merge(path, update),), "opencode        # Tab switches plan/build; each has its own lane"
     )
