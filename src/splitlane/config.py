@@ -182,6 +182,13 @@ class UpstreamConfig(_Strict):
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
+class LimitsConfig(_Strict):
+    """What a model accepts: the longest prompt (tokens) and the most output tokens of one reply."""
+
+    context_window: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+
+
 class ModelConfig(_Strict):
     """A model alias: one upstream for all lanes, or one ``upstream/model`` per lane; or a name
     that points at another alias with a fixed lane (a client's per-mode model setting)."""
@@ -195,6 +202,9 @@ class ModelConfig(_Strict):
     allowed_regions: list[str] | None = None
     price: Price | None = None  # what this alias's turns cost (docs/costs.md)
     lane_price: dict[LaneName, Price] = Field(default_factory=dict)  # per lane, over ``price``
+    context_window: int | None = Field(default=None, ge=1)  # what clients are told (routing/limits.py)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    lane_limits: dict[LaneName, LimitsConfig] = Field(default_factory=dict)  # per lane, over the two above
 
     @model_validator(mode="after")
     def _one_way(self) -> ModelConfig:

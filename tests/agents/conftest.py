@@ -33,9 +33,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if marker is None:
         return
     client, api = marker.args
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        api = f"{api} ({callspec.id})"
     row = RESULTS.setdefault(item.nodeid, {"client": client, "api": api, "result": "passed"})
     if call.excinfo is not None:
-        row["result"] = "skipped" if call.excinfo.errisinstance(pytest.skip.Exception) else f"FAILED ({call.when})"
+        if call.excinfo.errisinstance(pytest.xfail.Exception):
+            row["result"] = f"known failure: {call.excinfo.value}"
+        elif call.excinfo.errisinstance(pytest.skip.Exception):
+            row["result"] = "skipped"
+        else:
+            row["result"] = f"FAILED ({call.when})"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -24,6 +24,17 @@ def test_models_in_anthropic_shape(gateway: str) -> None:
     )
 
 
+def test_models_say_each_aliases_limits_and_tool_search(gateway: str) -> None:
+    """The embedded engine's alias: its n_ctx (4096 in the test gateway); an Anthropic upstream
+    runs Claude Code's tool search, others do not."""
+    for headers in ({}, {"anthropic-version": "2023-06-01"}):
+        entries = {m["id"]: m for m in httpx.get(gateway + "/v1/models", headers=headers).json()["data"]}
+        assert entries["local"]["context_window"] == 4096
+        assert entries["anthropic:text"]["tool_search"] is True
+        assert entries["openai_chat:text"]["tool_search"] is False
+        assert "context_window" not in entries["openai_chat:text"]  # a fake model no dataset knows
+
+
 def test_count_tokens_asks_an_anthropic_upstream(ant: anthropic.Anthropic, fake: FakeProvider) -> None:
     fake.count_tokens_answer = 4321
     counted = ant.messages.count_tokens(model="anthropic:text", messages=[{"role": "user", "content": "hi"}])

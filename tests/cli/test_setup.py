@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from splitlane.cli.main import app
+from splitlane.cli.setup import plan_setup
 
 
 def invoke(tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -68,3 +69,15 @@ def test_cline_is_printed_not_written(tmp_path: Path) -> None:
     assert code == 0
     assert "Plan Mode model ID:  coder:plan" in out
     assert invoke(tmp_path, "cline", "--write")[0] == 1
+
+
+def test_claude_code_gets_the_gateways_limits(tmp_path: Path) -> None:
+    served = {"id": "coder", "context_window": 128000, "max_output_tokens": 8192, "tool_search": False}
+    plan = plan_setup("claude-code", "coder", "http://127.0.0.1:1", "K", tmp_path, tmp_path, served)
+    env = json.loads(plan.files[0].new)["env"]
+    assert env["CLAUDE_CODE_MAX_CONTEXT_TOKENS"] == env["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "128000"
+    assert env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == "8192"
+    assert env["ENABLE_TOOL_SEARCH"] == "false"
+    unknown = plan_setup("claude-code", "coder", "http://127.0.0.1:1", "K", tmp_path, tmp_path, None)
+    assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in json.loads(unknown.files[0].new)["env"]
+    assert "no gateway answered" in unknown.instructions

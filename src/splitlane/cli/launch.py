@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import tomlkit
 
 from splitlane.bench.processes import start_process, wait_ready
+from splitlane.cli.served import served_models
 from splitlane.cli.setup import claude_env, codex_settings, opencode_settings
 
 CLIENTS = {"codex": "codex", "claude": "claude", "opencode": "opencode"}
@@ -60,9 +61,17 @@ def codex_overrides(settings: Mapping[str, Any]) -> list[str]:
 
 
 def plan_launch(
-    client: str, alias: str, url: str, key_env: str, args: Sequence[str], environ: Mapping[str, str], workdir: Path
+    client: str,
+    alias: str,
+    url: str,
+    key_env: str,
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    workdir: Path,
+    served: Mapping[str, Any] | None = None,
 ) -> Launch:
-    """The client's command line, environment and any file it reads, pointed at ``url``."""
+    """The client's command line, environment and any file it reads, pointed at ``url`` (``served``:
+    the gateway's ``/v1/models`` entry of the alias)."""
     if client not in CLIENTS:
         raise ValueError(f"unknown client {client!r}; one of {', '.join(CLIENTS)}")
     base = url.rstrip("/").removesuffix("/v1")
@@ -74,7 +83,7 @@ def plan_launch(
             return Launch([command, *codex_overrides(codex_settings(alias, base, key_env)), *args], env)
         case "claude":
             env.pop("ANTHROPIC_API_KEY", None)  # the user's Anthropic key is not for the gateway
-            return Launch([command, *args], {**env, **claude_env(alias, base), "ANTHROPIC_AUTH_TOKEN": key})
+            return Launch([command, *args], {**env, **claude_env(alias, base, served), "ANTHROPIC_AUTH_TOKEN": key})
         case "opencode":
             config = workdir / "opencode.json"
             env["OPENCODE_CONFIG"] = str(config)
@@ -125,6 +134,9 @@ def run_client(launch: Launch) -> int:
 def launch(client: str, alias: str, url: str, key_env: str, config: Path | None, args: Sequence[str], say: Any) -> int:
     with tempfile.TemporaryDirectory(prefix="splitlane-launch-") as tmp:
         workdir = Path(tmp)
-        plan = plan_launch(client, alias, url, key_env, args, dict(os.environ), workdir)
         with gateway(url, config, workdir, say):
-            return run_client(plan)
+            served = served_models(url, os.environ.get(key_env))
+            if served is not None and alias not in served:
+                say(f"warning: the gateway at {url} serves no alias {alias!r} ({', '.join(served) or 'none'})")
+            entry = (served or {}).get(alias)
+            return run_client(plan_launch(client, alias, url, key_env, args, dict(os.environ), workdir, entry))

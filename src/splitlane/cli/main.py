@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from splitlane.cli.launch import launch as run_launch
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.report import run_export, run_report
 from splitlane.cli.route import route_app, run_explain
+from splitlane.cli.served import served_models
 from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
@@ -77,7 +79,8 @@ def setup(
 ) -> None:
     """Print (or write) the settings that point an agent at this gateway."""
     try:
-        plan = plan_setup(client, alias, url, key_env, Path.home(), Path.cwd())
+        served = served_models(url, os.environ.get(key_env)) if client == "claude-code" else None
+        plan = plan_setup(client, alias, url, key_env, Path.home(), Path.cwd(), (served or {}).get(alias))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="CLIENT") from exc
     if not plan.files:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,16 @@ class Setup:
     instructions: str
 
 
-def plan_setup(client: str, alias: str, url: str, key_env: str, home: Path, cwd: Path) -> Setup:
+def plan_setup(
+    client: str, alias: str, url: str, key_env: str, home: Path, cwd: Path, served: Mapping[str, Any] | None = None
+) -> Setup:
+    """``served``: the alias's entry in the running gateway's ``/v1/models`` (its limits), if known."""
     base = url.rstrip("/").removesuffix("/v1")
     match client:
         case "codex":
             return _codex(alias, base, key_env, Path(os.environ.get("CODEX_HOME", home / ".codex")) / "config.toml")
         case "claude-code":
-            return _claude(alias, base, key_env, home / ".claude" / "settings.json")
+            return _claude(alias, base, key_env, home / ".claude" / "settings.json", served)
         case "opencode":
             return _opencode(alias, base, key_env, cwd / "opencode.json")
         case "cline":
@@ -121,8 +125,22 @@ def _json_merge(path: Path, update: dict[str, Any]) -> FileChange:
     return FileChange(path, old, json.dumps(data, indent=2) + "\n")
 
 
-def claude_env(alias: str, base: str) -> dict[str, str]:
-    """The environment Claude Code reads (its settings.json ``env`` block, or ``splitlane launch``'s)."""
+def claude_env(alias: str, base: str, served: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The environment Claude Code reads (its settings.json ``env`` block, or ``splitlane launch``'s);
+    with the gateway's word on the alias (``served``), its limits: Claude Code knows no context
+    window for a name it does not recognise and assumes 200K, so it would not compact before a
+    smaller upstream refuses the prompt; and tool search off unless every lane is Anthropic's."""
+    limits = {}
+    if served is not None:
+        if served.get("context_window"):
+            window = str(served["context_window"])
+            # the model's window (2.1.2xx on), and the window auto-compaction keeps under (2.1.167 on)
+            limits["CLAUDE_CODE_MAX_CONTEXT_TOKENS"] = window
+            limits["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] = window
+        if served.get("max_output_tokens"):
+            limits["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(served["max_output_tokens"])
+        if served.get("tool_search") is False:
+            limits["ENABLE_TOOL_SEARCH"] = "false"  # deferred tools reach such upstreams inline
     return {
         "ANTHROPIC_BASE_URL": base,
         "ANTHROPIC_MODEL": "opusplan",  # plan mode asks for the "opus" model, the rest for "sonnet"
@@ -131,15 +149,18 @@ def claude_env(alias: str, base: str) -> dict[str, str]:
         "ANTHROPIC_DEFAULT_HAIKU_MODEL": f"{alias}:background",
         "ANTHROPIC_SMALL_FAST_MODEL": f"{alias}:background",  # older versions
         "CLAUDE_CODE_SUBAGENT_MODEL": f"{alias}:act",
+        **limits,
     }
 
 
-def _claude(alias: str, base: str, key_env: str, path: Path) -> Setup:
+def _claude(alias: str, base: str, key_env: str, path: Path, served: Mapping[str, Any] | None) -> Setup:
     how = (
         f"export ANTHROPIC_AUTH_TOKEN=${key_env}   # or ANTHROPIC_API_KEY; anything while keys are off\n"
         "claude                               # plan mode goes to the plan lane, the rest to act"
     )
-    return Setup("claude-code", (_json_merge(path, {"env": claude_env(alias, base)}),), how)
+    if served is None:
+        how += "\n(no gateway answered: start it and run setup again to add its context window and limits)"
+    return Setup("claude-code", (_json_merge(path, {"env": claude_env(alias, base, served)}),), how)
 
 
 def opencode_settings(alias: str, base: str, key_env: str) -> dict[str, Any]:

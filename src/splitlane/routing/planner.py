@@ -26,6 +26,14 @@ LANE_STAND_INS = {
 }
 
 
+def lane_target(alias: str, model: ModelConfig, lane: Lane) -> str:
+    """The ``upstream/model`` that serves one lane of an alias."""
+    if not model.lanes:
+        return f"{model.upstream}/{model.model or alias}"
+    lanes: dict[str, str] = {str(k): v for k, v in model.lanes.items()}
+    return next(lanes[stand_in] for stand_in in LANE_STAND_INS[lane] if stand_in in lanes)
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     upstream_name: str
@@ -84,10 +92,7 @@ class Planner:
         self._cooldown_until[target.replica.url] = time.monotonic() + seconds
 
     def _lane_target(self, alias: str, model: ModelConfig, lane: Lane) -> str:
-        if not model.lanes:
-            return f"{model.upstream}/{model.model or alias}"
-        lanes: dict[str, str] = {str(k): v for k, v in model.lanes.items()}
-        return next(lanes[stand_in] for stand_in in LANE_STAND_INS[lane] if stand_in in lanes)
+        return lane_target(alias, model, lane)
 
     def _allowed(
         self, alias: str, model: ModelConfig, labels: list[str], session: SessionId

@@ -11,7 +11,6 @@ None of these: the price is unknown and so is the cost (``None``, never 0).
 from __future__ import annotations
 
 import ipaddress
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,10 +18,10 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from genai_prices import Usage as PricedUsage
-from genai_prices import data_snapshot
 from genai_prices.types import ModelPrice
 
 from splitlane.config import Config, PriceConfig, UpstreamConfig
+from splitlane.model_data import find_model
 from splitlane.sim_profiles import load_profile
 
 
@@ -95,12 +94,10 @@ def self_hosted(base_url: str | None) -> bool:
 def dataset_price(model: str, base_url: str | None) -> Priced | None:
     """The dataset's price for ``model`` at the provider whose API ``base_url`` is (any provider
     that lists the model when the URL names none); None when it does not know the model."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            provider, info = data_snapshot.get_snapshot().find_provider_model(model, None, None, base_url)
-    except LookupError:
+    found = find_model(model, base_url)
+    if found is None:
         return None
+    provider, info = found
     return Priced(info.get_prices(datetime.now(UTC)), f"dataset:{provider.id}/{info.id}")
 
 
