@@ -52,6 +52,7 @@ class FakeProvider:
                 Route("/v1/responses", self._stream, methods=["POST"]),
                 Route("/v1/messages", self._stream, methods=["POST"]),
                 Route("/v1/messages/count_tokens", self._count, methods=["POST"]),
+                Route("/v1/responses/compact", self._compact, methods=["POST"]),
             ]
         )
 
@@ -60,6 +61,12 @@ class FakeProvider:
         recorded = Recorded(request.url.path, dict(request.headers), body)
         self.requests.append(recorded)
         return recorded
+
+    async def _compact(self, request: Request) -> Response:
+        """OpenAI's remote compaction: the new history, one opaque compaction item."""
+        await self._record(request)
+        item = {"type": "compaction", "id": "cmp_fx", "encrypted_content": "gAAAAB-openai-sealed"}
+        return JSONResponse({"id": "resp_fxcompact", "object": "response.compaction", "output": [item]})
 
     async def _count(self, request: Request) -> Response:
         await self._record(request)

@@ -23,10 +23,12 @@ from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from splitlane.api.app import create_app
+from splitlane.api.responses.compaction import HANDOFF
 from splitlane.bench.processes import free_port
 from splitlane.cli.launch import answering
 from splitlane.cli.main import app as cli
 from splitlane.config import Config
+from tests.agents.compacting import FINAL, CompactingChat
 from tests.agents.conftest import BIN, version
 from tests.agents.window import DONE, WINDOW, WindowUpstream
 from tests.servers import AGENT_CONTENT, AGENT_FILE, AGENT_FINAL, AGENT_PLAN, FakeProvider, serve
@@ -483,3 +485,41 @@ def test_claude_code_compacts_before_a_smaller_window_refuses(told: bool, tmp_pa
     if told:
         assert any(s.compaction for s in upstream.seen)
         assert max(s.tokens for s in upstream.seen) <= WINDOW
+
+
+@pytest.mark.agent("codex", "Codex's own OpenAI provider (openai_base_url) → openai_chat: remote compaction")
+def test_codex_remote_compaction_through_a_chat_upstream(tmp_path: Path) -> None:
+    """Codex compacts through the server when its provider is OpenAI's: a compaction_trigger turn
+    that must answer one compaction item (or, in older releases, /v1/responses/compact). The
+    gateway summarizes on the Chat upstream and Codex goes on from the summary."""
+    upstream = CompactingChat()
+    with serve(upstream.app()) as url:
+        config = Config.model_validate(
+            {
+                "data_dir": tmp_path / "data",
+                "upstreams": {"chat": {"kind": "openai_chat", "base_url": url + "/v1"}},
+                "models": {"agent": {"upstream": "chat", "model": "agent"}},
+            }
+        )
+        with recorded_gateway(config) as gateway:
+            home, work = tmp_path / "home", repo(tmp_path)
+            codex_home = home / ".codex"
+            codex_home.mkdir(parents=True)
+            (codex_home / "config.toml").write_text(
+                f'model = "agent"\nopenai_base_url = "{gateway.url}/v1"\nmodel_auto_compact_token_limit = 12000\n'
+                'model_context_window = 100000\nweb_search = "disabled"\n'
+            )
+            env = {"PATH": os.environ["PATH"], "HOME": str(home), "CODEX_HOME": str(codex_home)}
+            subprocess.run(
+                [str(BIN / "codex"), "login", "--with-api-key"], input="sk-test", env=env, check=True,
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            out = codex("List the numbers to 3000", work, home)
+    assert FINAL in out
+    frames = [*gateway.bodies("ws:/v1/responses"), *gateway.bodies("/v1/responses")]
+    triggered = any((f.get("input") or [{}])[-1].get("type") == "compaction_trigger" for f in frames)
+    # v2 (0.169 on): a compaction_trigger turn; before it (0.138): POST /v1/responses/compact
+    assert triggered != bool(gateway.bodies("/v1/responses/compact"))
+    summary_turns = [r for r in upstream.requests if not r.get("tools")]
+    assert len(summary_turns) == 1
+    assert HANDOFF.strip()[:40] in orjson.dumps(upstream.requests[-1]["messages"]).decode()

@@ -116,6 +116,7 @@ def create_app(config: Config, services: Services | None = None, *, settle_heap:
     routes = [
         *(Route(path, handle, methods=["POST"]) for path, handle in turns.items()),
         WebSocketRoute(RESPONSES.path, socket),  # Codex's Responses WebSocket (api/responses/socket.py)
+        Route("/v1/responses/compact", endpoint(responses.compact, openai), methods=["POST"]),
         Route("/v1/responses/{response_id}", endpoint(responses.retrieve, openai), methods=["GET"]),
         Route("/v1/messages/count_tokens", endpoint(messages.count_tokens, anthropic), methods=["POST"]),
         Route("/v1/models", endpoint(list_models, openai), methods=["GET"]),

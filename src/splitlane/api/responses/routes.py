@@ -14,6 +14,7 @@ from splitlane.api.event_stream import EventStream
 from splitlane.api.guard import caller, caller_id
 from splitlane.api.openai_errors import TYPES
 from splitlane.api.relay import RelayEncoder
+from splitlane.api.responses import compaction
 from splitlane.api.responses.decode import decode_request, input_items
 from splitlane.api.responses.encode import ResponseContext, ResponsesStreamEncoder, encode_response
 from splitlane.api.responses.fold import ResponsesFold, restore
@@ -25,6 +26,8 @@ from splitlane.core.errors import NotFound, SplitlaneError
 from splitlane.core.events import Event, Finish, Relay
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse
+from splitlane.upstream.base import Upstream
+from splitlane.upstream.openai_responses.adapter import OpenAIResponsesUpstream
 
 
 class ResponsesSurface:
@@ -131,11 +134,15 @@ async def create(request: Request, services: Services) -> Response | EventStream
         if previous is None:
             raise NotFound(f"previous response '{body.previous_response_id}' not found", param="previous_response_id")
         history = previous.conversation + history
+    history = compaction.expand(history)  # the gateway's own compaction items: their summaries
     # the conversation as a Responses upstream gets it: the gateway resolved previous_response_id
     wire = {k: v for k, v in raw.items() if k != "previous_response_id"} | {"input": history}
     canonical = decode_request(body, history, client_headers(request), wire)
     ctx.custom_tools = tuple(canonical.extensions.get("custom_tools", ()))
     ctx.namespaced = dict(canonical.extensions.get("namespaced_tools", {}))
+    if compaction.has_trigger(history) and not _compacts_itself(services, canonical):
+        summary, response = await compaction.summarize(surface, services, canonical, caller(request.scope))
+        return compaction.answered(compaction.compaction_response(ctx, response, summary), body.stream)
 
     async def store(response: ChatResponse) -> None:
         if body.store:
@@ -147,6 +154,32 @@ async def create(request: Request, services: Services) -> Response | EventStream
             await services.responses.put(stored, history + list(stored.get("output") or []), owner)
 
     return await answer(surface, services, canonical, caller(request.scope), store)
+
+
+def _compacts_itself(services: Services, request: ChatRequest) -> Upstream | None:
+    """The upstream that would answer this request, when it runs Codex's compaction itself (an
+    OpenAI Responses upstream); None when the gateway must."""
+    target = services.planner.plan(request, observe=False).targets[0]
+    upstream = target.replica.upstream
+    return upstream if isinstance(upstream, OpenAIResponsesUpstream) else None
+
+
+async def compact(request: Request, services: Services) -> Response:
+    """POST /v1/responses/compact: passed to an OpenAI Responses upstream, done by the gateway
+    for any other (api/responses/compaction.py)."""
+    raw = await read_json(request, services.config.max_body_bytes)
+    body = validate(ResponsesBody, raw)
+    history = compaction.expand(input_items(body))
+    wire = {**raw, "input": history}
+    canonical = decode_request(body, history, client_headers(request), wire)
+    target = services.planner.plan(canonical, observe=False).targets[0]
+    upstream = target.replica.upstream
+    if isinstance(upstream, OpenAIResponsesUpstream):
+        answer = await upstream.compact(canonical.with_model(target.model))
+        return Response(orjson.dumps(answer), media_type="application/json")
+    ctx = ResponseContext(model=body.model, echo=_echo(body))
+    summary, response = await compaction.summarize(ResponsesSurface(ctx), services, canonical, caller(request.scope))
+    return Response(orjson.dumps(compaction.compact_document(summary, response)), media_type="application/json")
 
 
 async def retrieve(request: Request, services: Services) -> Response:

@@ -6,6 +6,7 @@ from typing import Any
 
 from splitlane.core import opaque
 from splitlane.core.request import ChatRequest
+from splitlane.upstream.http import post_json
 from splitlane.upstream.openai_responses.decode import ResponsesDecoder
 from splitlane.upstream.openai_responses.encode import ENCRYPTED, PROVIDER, encode_request
 from splitlane.upstream.remote import RemoteUpstream, capped
@@ -35,6 +36,12 @@ class OpenAIResponsesUpstream(RemoteUpstream):
             body["input"] = replayed
         if self.config.cache.prompt_cache_key and request.session and "prompt_cache_key" not in body:
             body["prompt_cache_key"] = request.session
+
+    async def compact(self, request: ChatRequest) -> Any:
+        """``POST /responses/compact`` (Codex's remote compaction) with the client's body, as it came."""
+        assert request.wire is not None
+        body = {**request.wire, "model": request.model}
+        return await post_json(self.client, self.name, "/responses/compact", body, self.headers(request))
 
     def decoder(self) -> ResponsesDecoder:
         return ResponsesDecoder(self.name)
