@@ -64,13 +64,16 @@ test: lint agents
 AGENTS := .agents
 CODEX_VERSION := 0.169.0
 CLAUDE_CODE_VERSION := 2.1.330
+OPENCODE_VERSION := 1.18.33
+QWEN_CODE_VERSION := 0.24.4
 
 agents: $(AGENTS)/.installed
 
 $(AGENTS)/.installed: Makefile
 	mkdir -p $(AGENTS)
 	npm install --prefix $(AGENTS) --no-audit --no-fund --loglevel=error \
-		@openai/codex@$(CODEX_VERSION) @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+		@openai/codex@$(CODEX_VERSION) @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) \
+		opencode-ai@$(OPENCODE_VERSION) @qwen-code/qwen-code@$(QWEN_CODE_VERSION)
 	touch $@
 
 # Client drift: the same end-to-end tests against npm's newest CLIs and against releases about six
@@ -78,15 +81,18 @@ $(AGENTS)/.installed: Makefile
 # docs/agents.md keeps. Not part of `make test` (they follow npm, not the pins).
 CODEX_OLD_VERSION := 0.138.0
 CLAUDE_CODE_OLD_VERSION := 2.1.167
+OPENCODE_OLD_VERSION := 1.15.4
+QWEN_CODE_OLD_VERSION := 0.15.10
 
 agents-latest: $(STAMP)
 	npm install --prefix .agents-latest --no-audit --no-fund --loglevel=error \
-		@openai/codex@latest @anthropic-ai/claude-code@latest
+		@openai/codex@latest @anthropic-ai/claude-code@latest opencode-ai@latest @qwen-code/qwen-code@latest
 	SPLITLANE_AGENTS_BIN=$(CURDIR)/.agents-latest/node_modules/.bin SPLITLANE_AGENTS_TABLE=.agents-latest/table.md \
 		$(VENV)/bin/pytest -m agents tests/agents $(PYTEST_ARGS)
 
 agents-old: $(STAMP)
 	npm install --prefix .agents-old --no-audit --no-fund --loglevel=error \
-		@openai/codex@$(CODEX_OLD_VERSION) @anthropic-ai/claude-code@$(CLAUDE_CODE_OLD_VERSION)
+		@openai/codex@$(CODEX_OLD_VERSION) @anthropic-ai/claude-code@$(CLAUDE_CODE_OLD_VERSION) \
+		opencode-ai@$(OPENCODE_OLD_VERSION) @qwen-code/qwen-code@$(QWEN_CODE_OLD_VERSION)
 	SPLITLANE_AGENTS_BIN=$(CURDIR)/.agents-old/node_modules/.bin SPLITLANE_AGENTS_TABLE=.agents-old/table.md \
 		$(VENV)/bin/pytest -m agents tests/agents $(PYTEST_ARGS)

@@ -213,10 +213,19 @@ def _shell_call(tools: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     command = f"printf '{AGENT_CONTENT}' > {AGENT_FILE}"
     if "exec_command" in names:  # Codex
         return "exec_command", {"cmd": command}
-    for name in ("Bash", "bash", "shell"):  # Claude Code, OpenCode
+    for name in ("Bash", "bash", "shell", "run_shell_command"):  # Claude Code, OpenCode, Qwen Code
         if name in names:
-            return name, {"command": command}
+            return name, _required(names[name], {"command": command})
     raise ValueError(f"no shell tool among {sorted(n for n in names if n)}")
+
+
+def _required(tool: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with every other required one filled, as a model would (OpenCode 1.15's bash
+    tool requires a ``description``)."""
+    schema = (tool.get("function") or tool).get("parameters") or tool.get("input_schema") or {}
+    for key in schema.get("required") or []:
+        arguments.setdefault(key, f"{key} of the call")
+    return arguments
 
 
 def _substituted(data: bytes, strings: dict[str, str]) -> bytes:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 BIN = Path(os.environ.get("SPLITLANE_AGENTS_BIN", Path(__file__).parents[2] / ".agents" / "node_modules" / ".bin"))
-COMMANDS = {"codex": "codex", "claude-code": "claude"}
+COMMANDS = {"codex": "codex", "claude-code": "claude", "opencode": "opencode", "qwen-code": "qwen"}
 RESULTS: dict[str, dict[str, str]] = {}
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +167,12 @@ def assert_forwarded_unchanged(gateway: Gateway, fake: FakeProvider, path: str) 
 
 
 def setup_client(client: str, alias: str, gateway: Gateway, home: Path, cwd: Path) -> None:
-    result = CliRunner().invoke(
-        cli,
-        ["setup", client, "--alias", alias, "--url", gateway.url, "--write", "--yes"],
-        env={"HOME": str(home), "CODEX_HOME": str(home / ".codex")},
-    )
+    with chdir(cwd):  # OpenCode's opencode.json is the project's
+        result = CliRunner().invoke(
+            cli,
+            ["setup", client, "--alias", alias, "--url", gateway.url, "--write", "--yes"],
+            env={"HOME": str(home), "CODEX_HOME": str(home / ".codex")},
+        )
     assert result.exit_code == 0, result.output
 
 
@@ -523,3 +524,101 @@ def test_codex_remote_compaction_through_a_chat_upstream(tmp_path: Path) -> None
     summary_turns = [r for r in upstream.requests if not r.get("tools")]
     assert len(summary_turns) == 1
     assert HANDOFF.strip()[:40] in orjson.dumps(upstream.requests[-1]["messages"]).decode()
+
+
+needs_opencode = pytest.mark.skipif(
+    not (BIN / "opencode").exists(), reason=f"OpenCode not installed in {BIN}: `make agents` installs it (needs npm)"
+)
+
+
+def opencode(prompt: str, cwd: Path, home: Path) -> str:
+    return run([str(BIN / "opencode"), "run", prompt], cwd, home)
+
+
+@needs_opencode
+@pytest.mark.agent("opencode", "Chat Completions (@ai-sdk/openai-compatible, setup) → openai_chat, tool loop")
+def test_opencode_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("opencode", "agent", gateway, home, work)
+    out = opencode("Create created.txt", work, home)
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    turns = [t for t in gateway.routed() if t.lane != "background"]
+    assert len(turns) == 2
+    assert len({t.session for t in turns}) == 1
+    assert {t.lane for t in turns} == {"act"}  # OpenCode's build agent: the act lane
+
+
+@needs_opencode
+@pytest.mark.agent("opencode", "Responses (@ai-sdk/openai provider) → openai_chat, tool loop")
+def test_opencode_with_its_openai_provider_speaks_responses(
+    provider: tuple[FakeProvider, str], fake: FakeProvider, tmp_path: Path
+) -> None:
+    config = Config.model_validate(
+        {
+            "data_dir": tmp_path / "data",
+            "upstreams": {"executor": {"kind": "openai_chat", "base_url": provider[1] + "/v1"}},
+            "models": {"agent": {"upstream": "executor", "model": "agent"}},
+        }
+    )
+    with recorded_gateway(config) as gateway:
+        home, work = tmp_path / "home", repo(tmp_path)
+        sl = {"npm": "@ai-sdk/openai", "name": "splitlane", "models": {"agent": {"name": "agent"}},
+              "options": {"baseURL": gateway.url + "/v1", "apiKey": "{env:SPLITLANE_API_KEY}"}}  # fmt: skip
+        settings = {
+            "$schema": "https://opencode.ai/config.json",
+            "model": "splitlane/agent",
+            "provider": {"splitlane": sl},
+        }
+        (work / "opencode.json").write_text(orjson.dumps(settings).decode())
+        out = opencode("Create created.txt", work, home)
+        assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+        assert AGENT_FINAL in out
+        assert len(gateway.bodies("/v1/responses")) >= 2  # the tool call and the answer, on the Responses API
+        assert not gateway.bodies("/v1/chat/completions")
+
+
+@needs_opencode
+@pytest.mark.agent("opencode", "splitlane launch opencode (OPENCODE_CONFIG, no file edited) → openai_chat, tool loop")
+def test_launch_opencode_edits_no_file(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    out = launched("opencode", "agent", gateway.url, work, home, "run", "Create created.txt")
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    assert not (work / "opencode.json").exists()
+    assert len([t for t in gateway.routed() if t.lane != "background"]) == 2
+
+
+needs_qwen = pytest.mark.skipif(
+    not (BIN / "qwen").exists(), reason=f"Qwen Code not installed in {BIN}: `make agents` installs it (needs npm)"
+)
+QWEN_ENV = {"QWEN_CODE_SUPPRESS_YOLO_WARNING": "1"}
+
+
+@needs_qwen
+@pytest.mark.agent("qwen-code", "Chat Completions (OpenAI-compatible, setup's ~/.qwen/.env) → openai_chat, tool loop")
+def test_qwen_code_runs_a_tool_and_answers(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    setup_client("qwen-code", "agent", gateway, home, work)
+    out = run([str(BIN / "qwen"), "-p", "Create created.txt", "--yolo"], work, home, QWEN_ENV)
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    turns = [t for t in gateway.routed() if t.lane != "background"]
+    assert len(turns) == 2
+    assert len({t.session for t in turns}) == 1
+
+
+@needs_qwen
+@pytest.mark.agent("qwen-code", "splitlane launch qwen (environment, no file edited) → openai_chat, tool loop")
+def test_launch_qwen_code_edits_no_file(gateway: Gateway, fake: FakeProvider, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", repo(tmp_path)
+    argv = [sys.executable, "-m", "splitlane", "launch", "qwen", "--alias", "agent", "--url", gateway.url]
+    out = run(
+        [*argv, "--", "-p", "Create created.txt", "--yolo"],
+        work,
+        home,
+        {**QWEN_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert (work / AGENT_FILE).read_text() == AGENT_CONTENT
+    assert AGENT_FINAL in out
+    assert not (home / ".qwen" / ".env").exists()

@@ -67,3 +67,13 @@ def test_overrides_of_nested_values() -> None:
 
 def test_nothing_answering() -> None:
     assert not answering("http://127.0.0.1:9")
+
+
+def test_qwen_code_gets_the_openai_environment(tmp_path: Path) -> None:
+    launch = plan_launch("qwen", "coder", URL, "SPLITLANE_API_KEY", ["-p", "hi"], {"SPLITLANE_API_KEY": "k"}, tmp_path)
+    assert launch.argv == ["qwen", "-p", "hi"]
+    assert (launch.env["OPENAI_BASE_URL"], launch.env["OPENAI_MODEL"], launch.env["OPENAI_API_KEY"]) == (
+        URL + "/v1",
+        "coder",
+        "k",
+    )

@@ -81,3 +81,17 @@ def test_claude_code_gets_the_gateways_limits(tmp_path: Path) -> None:
     unknown = plan_setup("claude-code", "coder", "http://127.0.0.1:1", "K", tmp_path, tmp_path, None)
     assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in json.loads(unknown.files[0].new)["env"]
     assert "no gateway answered" in unknown.instructions
+
+
+def test_qwen_code_env_file_keeps_other_lines(tmp_path: Path) -> None:
+    env = tmp_path / ".qwen" / ".env"
+    env.parent.mkdir()
+    env.write_text("GEMINI_API_KEY=mine\nOPENAI_MODEL=old\n")
+    assert (
+        invoke(tmp_path, "qwen-code", "--alias", "coder", "--url", "http://127.0.0.1:9999", "--write", "--yes")[0] == 0
+    )
+    lines = env.read_text().splitlines()
+    assert "GEMINI_API_KEY=mine" in lines
+    assert "OPENAI_MODEL=coder" in lines
+    assert "OPENAI_MODEL=old" not in lines
+    assert "OPENAI_BASE_URL=http://127.0.0.1:9999/v1" in lines

@@ -1,7 +1,8 @@
-"""``splitlane launch codex|claude|opencode [--alias A] [-- client args]``: the agent started against
-the gateway with the settings ``splitlane setup`` would write, given as the client's own overrides
-instead of edits to the user's files: Codex ``-c key=value`` flags, Claude Code environment
-variables, OpenCode a temporary config file named by ``OPENCODE_CONFIG`` (merged over the user's).
+"""``splitlane launch codex|claude|opencode|qwen [--alias A] [-- client args]``: the agent started
+against the gateway with the settings ``splitlane setup`` would write, given as the client's own
+overrides instead of edits to the user's files: Codex ``-c key=value`` flags, Claude Code and Qwen
+Code environment variables, OpenCode a temporary config file named by ``OPENCODE_CONFIG`` (merged
+over the user's).
 
 Where no gateway answers at ``--url``, one is started (``splitlane serve``, with ``--config``) for
 the client's lifetime and stopped when it exits.
@@ -27,9 +28,9 @@ import tomlkit
 
 from splitlane.bench.processes import start_process, wait_ready
 from splitlane.cli.served import served_models
-from splitlane.cli.setup import claude_env, codex_settings, opencode_settings
+from splitlane.cli.setup import claude_env, codex_settings, opencode_settings, qwen_env
 
-CLIENTS = {"codex": "codex", "claude": "claude", "opencode": "opencode"}
+CLIENTS = {"codex": "codex", "claude": "claude", "opencode": "opencode", "qwen": "qwen"}
 PLACEHOLDER_KEY = "splitlane"  # what the client sends while the gateway's keys are off
 
 
@@ -88,6 +89,8 @@ def plan_launch(
             config = workdir / "opencode.json"
             env["OPENCODE_CONFIG"] = str(config)
             return Launch([command, *args], env, {config: json.dumps(opencode_settings(alias, base, key_env))})
+        case "qwen":
+            return Launch([command, *args], {**env, **qwen_env(alias, base), "OPENAI_API_KEY": key})
     raise AssertionError(client)
 
 

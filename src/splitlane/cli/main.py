@@ -68,7 +68,7 @@ def _load(path: Path | None, **overrides: object) -> Config:
 
 @app.command()
 def setup(
-    client: Annotated[str, typer.Argument(help="codex | claude-code | cline | opencode")],
+    client: Annotated[str, typer.Argument(help="codex | claude-code | cline | opencode | qwen-code")],
     alias: Annotated[str, typer.Option(help="the splitlane model alias to use")] = "local",
     url: Annotated[str, typer.Option(help="where splitlane listens")] = "http://127.0.0.1:8080",
     key_env: Annotated[str, typer.Option(help="environment variable the client reads the key from")] = (

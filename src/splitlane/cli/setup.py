@@ -18,7 +18,7 @@ from typing import Any
 
 import tomlkit
 
-CLIENTS = ("codex", "claude-code", "cline", "opencode")
+CLIENTS = ("codex", "claude-code", "cline", "opencode", "qwen-code")
 PROVIDER_ID = "splitlane"
 
 
@@ -54,6 +54,8 @@ def plan_setup(
             return _opencode(alias, base, key_env, cwd / "opencode.json")
         case "cline":
             return _cline(alias, base, key_env)
+        case "qwen-code":
+            return _qwen(alias, base, key_env, home / ".qwen" / ".env")
     raise ValueError(f"unknown client {client!r}; one of {', '.join(CLIENTS)}")
 
 
@@ -187,6 +189,22 @@ def _opencode(alias: str, base: str, key_env: str, path: Path) -> Setup:
     return Setup(
         "opencode", (_json_merge(path, update),), "opencode        # Tab switches plan/build; each has its own lane"
     )
+
+
+def qwen_env(alias: str, base: str) -> dict[str, str]:
+    """What Qwen Code reads for an OpenAI-compatible provider (its environment, or ~/.qwen/.env)."""
+    return {"OPENAI_BASE_URL": f"{base}/v1", "OPENAI_MODEL": alias}
+
+
+def _qwen(alias: str, base: str, key_env: str, path: Path) -> Setup:
+    """~/.qwen/.env, its other lines kept; the key stays in the environment (a variable set there
+    wins over the file's), so the file holds only a placeholder for it."""
+    old = _read(path)
+    values = {**qwen_env(alias, base), "OPENAI_API_KEY": "splitlane"}
+    kept = [line for line in old.splitlines() if line.split("=", 1)[0].strip() not in values]
+    new = "\n".join([*kept, *(f"{k}={v}" for k, v in values.items())]) + "\n"
+    how = f"export OPENAI_API_KEY=${key_env}   # when gateway keys are on\nqwen"
+    return Setup("qwen-code", (FileChange(path, old, new),), how)
 
 
 def _cline(alias: str, base: str, key_env: str) -> Setup:
