@@ -106,7 +106,7 @@ class UpstreamConfig(_Strict):
     # or any GGUF file
     model: str | None = None
     model_path: Path | None = None
-    n_ctx: int = 8192  # longest sequence (prompt + output) of one request
+    n_ctx: int = 16384  # longest sequence (prompt + output) of one request: Codex's first is ~10K
     n_seq: int = Field(default=4, ge=1, le=64)  # sequences held at once: running requests + cached sessions
     kv_cells: int | None = None  # with kv_unified: the KV cache all sequences share, in tokens (default 2 x n_ctx)
     # false (default): a KV stream of n_ctx cells per sequence (n_ctx x n_seq in all; attention reads

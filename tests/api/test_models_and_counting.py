@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import anthropic
 import httpx
 import openai
+import orjson
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from tests.servers import FakeProvider
+from tests.conftest import gateway_with
+from tests.servers import FakeProvider, serve
 
 
 def test_models_in_openai_shape(oai: openai.OpenAI) -> None:
@@ -65,3 +75,81 @@ def test_count_tokens_uses_the_engine_tokenizer(ant: anthropic.Anthropic) -> Non
     many = ant.messages.count_tokens(model="local", messages=[{"role": "user", "content": "hello " * 100}])
     assert 0 < one.input_tokens < many.input_tokens
     assert many.input_tokens - one.input_tokens >= 99  # one token per repeated word at least
+
+
+class Tokenizer:
+    """vLLM's ``POST /tokenize`` (its chat form: messages, tools, add_generation_prompt) answering
+    ``{count, max_model_len, tokens}``; or, ``present=False``, a server without it (404)."""
+
+    def __init__(self, present: bool) -> None:
+        self.present = present
+        self.bodies: list[dict[str, Any]] = []
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/tokenize", self.tokenize, methods=["POST"]),
+                Route("/v1/responses/input_tokens", self.input_tokens, methods=["POST"]),
+            ]
+        )
+
+    async def input_tokens(self, request: Request) -> Response:
+        """OpenAI's Responses input-token count: ``{object, input_tokens}``."""
+        body = orjson.loads(await request.body())
+        self.bodies.append(body)
+        return JSONResponse({"object": "response.input_tokens", "input_tokens": len(orjson.dumps(body["input"])) // 3})
+
+    async def tokenize(self, request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        self.bodies.append(body)
+        if not self.present:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        tokens = list(range(len(orjson.dumps(body["messages"])) // 3))
+        return JSONResponse({"count": len(tokens), "max_model_len": 32768, "tokens": tokens})
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_count_tokens_asks_a_chat_servers_tokenizer(tmp_path: Path, present: bool) -> None:
+    tokenizer = Tokenizer(present)
+    with serve(tokenizer.app()) as url:
+        config = {
+            "upstreams": {"vllm": {"kind": "openai_chat", "base_url": url + "/v1"}},
+            "models": {"m": {"upstream": "vllm", "model": "served-model"}},
+        }
+        with gateway_with(config, tmp_path) as gateway:
+            ant = anthropic.Anthropic(base_url=gateway, api_key="unused", max_retries=0)
+            tool = {"name": "ls", "description": "list", "input_schema": {"type": "object", "properties": {}}}
+            counts = [
+                ant.messages.count_tokens(
+                    model="m", system="be brief", messages=[{"role": "user", "content": "hi " * n}], tools=[tool]
+                ).input_tokens
+                for n in (10, 200)
+            ]
+    sent = tokenizer.bodies[0]
+    assert sent["model"] == "served-model"
+    assert sent["add_generation_prompt"] is True
+    assert sent["messages"][0] == {"role": "system", "content": "be brief"}
+    assert sent["tools"][0]["function"]["name"] == "ls"
+    if present:
+        assert counts == [len(orjson.dumps(b["messages"])) // 3 for b in tokenizer.bodies]
+    else:
+        assert len(tokenizer.bodies) == 1  # a server without /tokenize is not asked again
+        assert 0 < counts[0] < counts[1]  # the estimate
+
+
+def test_count_tokens_asks_a_responses_upstream(tmp_path: Path) -> None:
+    tokenizer = Tokenizer(True)
+    with serve(tokenizer.app()) as url:
+        config = {
+            "upstreams": {"oai": {"kind": "openai_responses", "base_url": url + "/v1"}},
+            "models": {"m": {"upstream": "oai", "model": "gpt-x"}},
+        }
+        with gateway_with(config, tmp_path) as gateway:
+            oai = httpx.post(
+                gateway + "/v1/messages/count_tokens",
+                json={"model": "m", "messages": [{"role": "user", "content": "hello there"}]},
+            )
+    [sent] = tokenizer.bodies
+    assert sent["model"] == "gpt-x"
+    assert "stream" not in sent
+    assert oai.json()["input_tokens"] == len(orjson.dumps(sent["input"])) // 3

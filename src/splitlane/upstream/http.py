@@ -186,6 +186,17 @@ async def _drain(source: AsyncIterator[ServerSentEvent]) -> None:
 async def post_json(
     client: HttpClient, upstream: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
 ) -> Any:
+    status, raw, answered = await post_raw(client, upstream, path, body, headers)
+    if status >= 400:
+        raise error_from_status(upstream, status, raw, answered)
+    return parse_json(raw, upstream)
+
+
+async def post_raw(
+    client: HttpClient, upstream: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes, Mapping[str, str]]:
+    """POST JSON; the status, body and headers of the answer, whatever its status (a caller that
+    probes whether a server has an endpoint reads the status itself)."""
     with translate_errors(upstream):
         response = await client.pool().request(
             "POST", path, {**headers, "content-type": "application/json"}, orjson.dumps(body), client.read_timeout_s
@@ -194,9 +205,7 @@ async def post_json(
             raw = await response.read()
         finally:
             response.release()
-        if response.status >= 400:
-            raise error_from_status(upstream, response.status, raw, response.headers)
-        return parse_json(raw, upstream)
+    return response.status, raw, response.headers
 
 
 def parse_json(data: str | bytes, upstream: str) -> Any:

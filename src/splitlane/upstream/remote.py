@@ -12,12 +12,15 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Protocol
 
+import orjson
+
 from splitlane.config import UpstreamConfig
+from splitlane.core.errors import SplitlaneError
 from splitlane.core.events import Event, Relay
 from splitlane.core.request import ChatRequest
 from splitlane.upstream import unsupported
 from splitlane.upstream.estimate import estimate_input_tokens
-from splitlane.upstream.http import HttpClient, post_sse
+from splitlane.upstream.http import HttpClient, post_raw, post_sse
 from splitlane.upstream.sse import ServerSentEvent
 
 
@@ -55,6 +58,7 @@ class RemoteUpstream(ABC):
         self.config = config
         self.default_max_tokens = default_max_tokens
         self.client: HttpClient = HttpClient(config)
+        self._counts: bool | None = None  # the server's counting endpoint: unknown, there, or not
 
     @abstractmethod
     def encode_request(self, request: ChatRequest) -> dict[str, Any]:
@@ -122,8 +126,37 @@ class RemoteUpstream(ABC):
     async def count_tokens(self, request: ChatRequest) -> int:
         return estimate_input_tokens(request)
 
+    async def counted(
+        self, client: HttpClient, path: str, body: Mapping[str, Any], request: ChatRequest, key: str
+    ) -> int:
+        """The server's own count from its counting endpoint, where it has one. A server without it
+        (404, 405, 501, or an answer without ``key``) is not asked again; it, and a failure to
+        reach one, get the character estimate."""
+        if self._counts is False:
+            return estimate_input_tokens(request)
+        try:
+            status, raw, _ = await post_raw(client, self.name, path, body, self.headers(request))
+        except SplitlaneError:
+            return estimate_input_tokens(request)  # unreachable now: asked again next time
+        count = _count(raw, key) if status == 200 else None
+        if count is None and (status in NO_COUNTER or status == 200):
+            self._counts = False
+        return count if count is not None else estimate_input_tokens(request)
+
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+NO_COUNTER = frozenset({404, 405, 501})
+
+
+def _count(raw: bytes, key: str) -> int | None:
+    try:
+        answer = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    count = answer.get(key) if isinstance(answer, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
 
 
 def forwarded(headers: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:

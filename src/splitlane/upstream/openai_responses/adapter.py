@@ -37,6 +37,13 @@ class OpenAIResponsesUpstream(RemoteUpstream):
         if self.config.cache.prompt_cache_key and request.session and "prompt_cache_key" not in body:
             body["prompt_cache_key"] = request.session
 
+    async def count_tokens(self, request: ChatRequest) -> int:
+        """OpenAI's ``POST /responses/input_tokens`` with the request as it would go upstream."""
+        body = self.body(request)
+        for key in ("stream", "store", "include", "max_output_tokens", "stream_options", "background"):
+            body.pop(key, None)
+        return await self.counted(self.client, "/responses/input_tokens", body, request, "input_tokens")
+
     async def compact(self, request: ChatRequest) -> Any:
         """``POST /responses/compact`` (Codex's remote compaction) with the client's body, as it came."""
         assert request.wire is not None
