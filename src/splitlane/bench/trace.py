@@ -22,6 +22,12 @@ class _Line(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+def open_tool(name: str) -> dict[str, Any]:
+    """A tool a log shows in use but does not describe: declared with an open schema, so that a
+    replayed history that calls it stays valid."""
+    return {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+
+
 class FileHeader(_Line):
     type: Literal["file"] = "file"
     schema_: str = Field(default=SCHEMA, alias="schema")

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from splitlane.bench.convert import claude_code, swe_agent, tracelab
+from splitlane.bench.convert import claude_code, codex, swe_agent, tracelab
 from splitlane.bench.costs import session_costs, target_price
 from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.report import COST_ROWS
@@ -43,7 +43,12 @@ bench_app.command()(cache)
 bench_app.command()(quality)
 bench_app.command()(split)
 bench_app.command()(websocket)
-CONVERTERS = {"swe-agent": swe_agent.convert, "tracelab": tracelab.convert, "claude-code": claude_code.convert}
+CONVERTERS = {
+    "swe-agent": swe_agent.convert,
+    "tracelab": tracelab.convert,
+    "claude-code": claude_code.convert,
+    "codex": codex.convert,
+}
 console = Console()
 
 
@@ -208,7 +213,7 @@ def _sweep_values(text: str) -> tuple[str, list[str]]:
 def convert(
     source: Annotated[Path, typer.Argument(help="a trajectory or trace file", exists=True, dir_okay=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="agentsession/v1 JSONL (.gz to compress)")],
-    kind: Annotated[str, typer.Option("--from", help="swe-agent | tracelab | claude-code")] = "swe-agent",
+    kind: Annotated[str, typer.Option("--from", help="swe-agent | tracelab | claude-code | codex")] = "swe-agent",
 ) -> None:
     """Convert a recorded trajectory to the agentsession/v1 trace format."""
     if kind not in CONVERTERS:

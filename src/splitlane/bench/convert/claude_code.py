@@ -18,7 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from splitlane.bench.trace import FileHeader, Session, SessionLine, Source, TurnInput, TurnLine, TurnOutput, TurnTiming
+from splitlane.bench.trace import (
+    FileHeader,
+    Session,
+    SessionLine,
+    Source,
+    TurnInput,
+    TurnLine,
+    TurnOutput,
+    TurnTiming,
+    open_tool,
+)
 from splitlane.upstream.estimate import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE
 
 STOP_REASONS = {"tool_use": "tool_calls", "end_turn": "end_turn", "max_tokens": "length", "stop_sequence": "stop"}
@@ -166,10 +176,7 @@ def _session(key: str, thread: _Thread, path: Path) -> Session:
         gap = max(0.0, end - call.last_ts) if end is not None and call.last_ts is not None else None
         for part in call.parts:
             if part.get("type") == "tool_use":
-                tools.setdefault(
-                    part["name"],
-                    {"type": "function", "function": {"name": part["name"], "parameters": {"type": "object"}}},
-                )
+                tools.setdefault(part["name"], open_tool(part["name"]))
         output = max(1, int(usage.get("output_tokens") or 1))
         turns.append(
             TurnLine(
