@@ -65,3 +65,19 @@ def test_convert_and_replay_against_sim(tmp_path: Path) -> None:
     turns = [json.loads(line) for line in (out / "turns.jsonl").read_text().splitlines()]
     assert len(turns) == 2
     assert all(t["error"] is None for t in turns)
+
+
+def test_a_folder_of_rollouts_is_one_trace(tmp_path: Path) -> None:
+    day = tmp_path / "sessions" / "2026" / "12" / "07"
+    day.mkdir(parents=True)
+    for fixture in (TOOL_LOOP, COMPACTED):
+        (day / f"rollout-{fixture.stem}.jsonl").write_bytes(fixture.read_bytes())
+    (day / "notes.jsonl").write_text("{}\n")  # not a rollout: left alone
+    trace = tmp_path / "all.jsonl"
+    result = CliRunner().invoke(
+        app, ["bench", "convert", str(tmp_path / "sessions"), "--from", "codex", "-o", str(trace)]
+    )
+    assert result.exit_code == 0, result.output
+    header, sessions = read_trace(trace)
+    assert len(sessions) == 2
+    assert "2 files" in header.notes

@@ -49,6 +49,7 @@ CONVERTERS = {
     "claude-code": claude_code.convert,
     "codex": codex.convert,
 }
+FILES = {"swe-agent": "*.traj", "tracelab": "*.jsonl", "claude-code": "*.jsonl", "codex": "rollout-*.jsonl"}
 console = Console()
 
 
@@ -211,14 +212,22 @@ def _sweep_values(text: str) -> tuple[str, list[str]]:
 
 @bench_app.command()
 def convert(
-    source: Annotated[Path, typer.Argument(help="a trajectory or trace file", exists=True, dir_okay=False)],
+    source: Annotated[Path, typer.Argument(help="a trajectory or trace file, or a folder of them", exists=True)],
     output: Annotated[Path, typer.Option("--output", "-o", help="agentsession/v1 JSONL (.gz to compress)")],
     kind: Annotated[str, typer.Option("--from", help="swe-agent | tracelab | claude-code | codex")] = "swe-agent",
 ) -> None:
-    """Convert a recorded trajectory to the agentsession/v1 trace format."""
+    """Convert a recorded trajectory (or every one in a folder, e.g. ~/.codex/sessions) to the
+    agentsession/v1 trace format."""
     if kind not in CONVERTERS:
         raise typer.BadParameter(f"one of {', '.join(CONVERTERS)}", param_hint="--from")
-    header, converted = CONVERTERS[kind](source)
+    files = sorted(source.rglob(FILES[kind])) if source.is_dir() else [source]
+    if not files:
+        raise typer.BadParameter(f"no {FILES[kind]} under {source}", param_hint="SOURCE")
+    header, converted = CONVERTERS[kind](files[0])
+    for path in files[1:]:
+        converted += CONVERTERS[kind](path)[1]
+    if len(files) > 1:
+        header = header.model_copy(update={"notes": f"converted from {len(files)} files under {source}"})
     write_trace(output, header, converted)
     _print_sessions(converted, f"wrote {output}")
 
