@@ -134,3 +134,24 @@ def transports(series: dict[str, tuple[list[float], list[float]]], path: Path) -
         ax.grid(alpha=0.3)
         ax.legend()
     return _save(fig, path)
+
+
+def capacity_curve(levels: Sequence[tuple[int, float, float, float]], slo: dict[str, float], path: Path) -> Path:
+    """Per level (sessions at once): TTFT P90, decode P50 and goodput, with the SLO's bounds."""
+    sessions = [level[0] for level in levels]
+    fig, (ttft, decode, goodput) = plt.subplots(1, 3, figsize=(12, 3.8))
+    for ax, values, title, unit, bound in (
+        (ttft, [level[1] for level in levels], "TTFT P90", "s", slo.get("ttft")),
+        (decode, [level[2] for level in levels], "decode P50", "tokens/s", slo.get("decode")),
+        (goodput, [level[3] for level in levels], "goodput", "turns meeting the SLO per minute", None),
+    ):
+        ax.plot(sessions, values, marker="o")
+        if bound is not None:
+            ax.axhline(bound, color="red", linestyle="--", label="SLO")
+            ax.legend()
+        ax.set_title(title)
+        ax.set_xlabel("concurrent sessions")
+        ax.set_ylabel(unit)
+        ax.set_xscale("log", base=2)
+        ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qsl, urlsplit
 
 import typer
 from rich.console import Console
@@ -21,16 +20,15 @@ from splitlane.bench.report import COST_ROWS
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, write_trace
 from splitlane.cli.cache_bench import cache
+from splitlane.cli.capacity_bench import capacity
 from splitlane.cli.engine_bench import engine
 from splitlane.cli.load import load
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
 from splitlane.cli.quality_bench import quality
-from splitlane.cli.replaying import load_sessions, out_dir, publish, run_replay
-from splitlane.cli.servers import serve_config, sim_settings
+from splitlane.cli.replaying import launch, load_sessions, out_dir, publish, run_replay
 from splitlane.cli.split_bench import split
 from splitlane.cli.transports_bench import websocket
-from splitlane.config import ConfigError, load_config
 from splitlane.engine.models import DEFAULT_MODEL, MODELS
 
 bench_app = typer.Typer(
@@ -43,6 +41,7 @@ bench_app.command()(cache)
 bench_app.command()(quality)
 bench_app.command()(split)
 bench_app.command()(websocket)
+bench_app.command()(capacity)
 CONVERTERS = {
     "swe-agent": swe_agent.convert,
     "tracelab": tracelab.convert,
@@ -58,27 +57,6 @@ def _parsed(spec: str) -> Target:
         return parse_target(spec)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--target") from exc
-
-
-def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
-    if target.url.startswith("sim:"):
-        parts = urlsplit(target.url)
-        try:
-            settings = sim_settings(parts.path or "fast", dict(parse_qsl(parts.query)), seed)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--target") from exc
-        url = stack.enter_context(serve_config(settings))
-        return Target(target.name, url, target.api, "sim", target.key_env)
-    if target.url.split("?")[0] == "embedded":
-        console.print(f"[dim]{target.name}: starting the gateway on the embedded engine…[/dim]")
-        engine = {"kind": "local", **dict(parse_qsl(urlsplit(target.url).query))}  # e.g. embedded?n_ctx=32768
-        try:
-            settings = load_config(None, upstreams={"local": engine}, models={"local": {"upstream": "local"}})
-        except ConfigError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--target") from exc
-        url = stack.enter_context(serve_config(settings))
-        return Target(target.name, url, target.api, "local", target.key_env)
-    return target
 
 
 @bench_app.callback()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import typer
 from rich.console import Console
@@ -16,6 +18,8 @@ from splitlane.bench import report
 from splitlane.bench.replay import Replay, ReplayOptions, Target, TurnResult
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace
+from splitlane.cli.servers import serve_config, sim_settings
+from splitlane.config import ConfigError, load_config
 from splitlane.telemetry.metrics import SessionTable
 
 console = Console()
@@ -93,3 +97,24 @@ def publish(
 
 def out_dir(out: Path | None, run_id: str) -> Path:
     return out or Path("splitlane-bench") / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
+
+
+def launch(target: Target, stack: ExitStack, seed: int | None) -> Target:
+    if target.url.startswith("sim:"):
+        parts = urlsplit(target.url)
+        try:
+            settings = sim_settings(parts.path or "fast", dict(parse_qsl(parts.query)), seed)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--target") from exc
+        url = stack.enter_context(serve_config(settings))
+        return Target(target.name, url, target.api, "sim", target.key_env)
+    if target.url.split("?")[0] == "embedded":
+        console.print(f"[dim]{target.name}: starting the gateway on the embedded engine…[/dim]")
+        engine = {"kind": "local", **dict(parse_qsl(urlsplit(target.url).query))}  # e.g. embedded?n_ctx=32768
+        try:
+            settings = load_config(None, upstreams={"local": engine}, models={"local": {"upstream": "local"}})
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--target") from exc
+        url = stack.enter_context(serve_config(settings))
+        return Target(target.name, url, target.api, "local", target.key_env)
+    return target
