@@ -55,8 +55,9 @@ def _with_marker(messages: list[Message], marker: str) -> list[Message]:
 class Conversation:
     """The growing prompt of one session as it is replayed; ``prompt(i)`` then ``answer(i, msg)``."""
 
-    def __init__(self, session: Session, marker: str, token_scale: float = 1.0) -> None:
+    def __init__(self, session: Session, marker: str, token_scale: float = 1.0, namespace: str = "") -> None:
         self.session = session
+        self.namespace = namespace  # what hashed blocks are seeded by: one per run and target
         self.scale = token_scale if session.header.content_mode == "synthetic" else 1.0
         self.synthetic = session.header.content_mode == "synthetic"
         self._marker = marker
@@ -89,6 +90,9 @@ class Conversation:
         return list(self.history)
 
     def _synthetic_delta(self, index: int, turn: TurnLine) -> None:
+        if turn.input.hash_ids and self.session.header.block_size:
+            self._hashed(turn, self.session.header.block_size)
+            return
         target = None if turn.input.prompt_tokens is None else round(turn.input.prompt_tokens * self.scale)
         if turn.input.replace_history or (target is not None and target < self._tokens // 2):
             self._reset()  # compaction: the recorded prompt shrank
@@ -96,6 +100,18 @@ class Conversation:
         seed = f"{self.session.header.session_id}:{index}:in"
         marker = self._mode_marker(index, turn)
         self._append({"role": "user", "content": marker + filler(seed, max(1, new - len(marker) // 4)).lstrip()})
+
+    def _hashed(self, turn: TurnLine, block_size: int) -> None:
+        """A block-hash turn: the whole prompt from its blocks, each block's filler seeded by its id
+        in this run's namespace and nothing per session, so equal ids give equal prefixes across
+        sessions (a shared system prompt stays shared) and never across runs."""
+        ids = turn.input.hash_ids or []
+        size = max(1, round(block_size * self.scale))
+        total = round((turn.input.prompt_tokens or len(ids) * block_size) * self.scale)
+        last = max(1, total - size * (len(ids) - 1))  # the last block may be partial
+        text = "".join(filler(f"{self.namespace}:{h}", size if i < len(ids) - 1 else last) for i, h in enumerate(ids))
+        self.history, self._tokens = [], 0
+        self._append({"role": "user", "content": text.lstrip()})
 
     def _mode_marker(self, index: int, turn: TurnLine) -> str:
         """Claude Code's words for its mode: a reminder on every plan-mode turn, the exit notice on the

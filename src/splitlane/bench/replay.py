@@ -291,7 +291,8 @@ class Replay:
         await asyncio.sleep(max(0.0, offset - self._now()))
         marker = f"{self.options.run_id}-{target.name}-{session.header.session_id}"
         affinity = hashlib.sha256(marker.encode()).hexdigest()[:24]
-        conversation = Conversation(session, marker, self.options.token_scale)
+        namespace = f"{self.options.run_id}-{target.name}"
+        conversation = Conversation(session, marker, self.options.token_scale, namespace)
         turns = session.turns[: self.options.max_turns] if self.options.max_turns else session.turns
         async with slots:
             planned: float | None = None

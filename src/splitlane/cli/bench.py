@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from splitlane.bench.convert import claude_code, codex, swe_agent, tracelab
+from splitlane.bench.convert import claude_code, codex, mooncake, swe_agent, tracelab
 from splitlane.bench.costs import session_costs, target_price
 from splitlane.bench.replay import TARGET_SYNTAX, GapPolicy, ReplayOptions, Target, TurnResult, parse_target
 from splitlane.bench.report import COST_ROWS
@@ -47,8 +47,15 @@ CONVERTERS = {
     "tracelab": tracelab.convert,
     "claude-code": claude_code.convert,
     "codex": codex.convert,
+    "mooncake": mooncake.convert,
 }
-FILES = {"swe-agent": "*.traj", "tracelab": "*.jsonl", "claude-code": "*.jsonl", "codex": "rollout-*.jsonl"}
+FILES = {
+    "swe-agent": "*.traj",
+    "tracelab": "*.jsonl",
+    "claude-code": "*.jsonl",
+    "codex": "rollout-*.jsonl",
+    "mooncake": "*.jsonl",
+}
 console = Console()
 
 
@@ -192,7 +199,7 @@ def _sweep_values(text: str) -> tuple[str, list[str]]:
 def convert(
     source: Annotated[Path, typer.Argument(help="a trajectory or trace file, or a folder of them", exists=True)],
     output: Annotated[Path, typer.Option("--output", "-o", help="agentsession/v1 JSONL (.gz to compress)")],
-    kind: Annotated[str, typer.Option("--from", help="swe-agent | tracelab | claude-code | codex")] = "swe-agent",
+    kind: Annotated[str, typer.Option("--from", help=" | ".join(CONVERTERS))] = "swe-agent",
 ) -> None:
     """Convert a recorded trajectory (or every one in a folder, e.g. ~/.codex/sessions) to the
     agentsession/v1 trace format."""
