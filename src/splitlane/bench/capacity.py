@@ -85,8 +85,8 @@ def clones(sessions: Sequence[Session], n: int, level: int) -> list[Session]:
 
 def measure(results: Sequence[TurnResult], slo: Sequence[Bound], sessions: int) -> Level:
     done = [r for r in results if r.error is None]
-    ttfts = sorted(t for r in done if (t := r.times.ttft_s) is not None)
-    decodes = sorted(d for r in done if (d := r.times.decode_tps) is not None)
+    ttfts = [t for r in done if (t := r.times.ttft_s) is not None]
+    decodes = [d for r in done if (d := r.times.decode_tps) is not None]
     series = {"ttft": ttfts, "decode": decodes}
     wall = (max(r.t_last for r in results) - min(r.t_send for r in results)) if results else 0.0
     ttft_limit = min((b.limit for b in slo if b.metric == "ttft"), default=math.inf)

@@ -21,7 +21,7 @@ import base64
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -36,6 +36,10 @@ from splitlane.core.ids import new_id
 from splitlane.core.parts import Message, Role, TextPart
 from splitlane.core.request import ChatRequest, ToolChoice
 from splitlane.core.response import ChatResponse
+
+if TYPE_CHECKING:
+    from splitlane.api.services import Services
+    from splitlane.api.turn import Surface
 
 TRIGGER = "compaction_trigger"
 SEALED = "slcmp1."
@@ -102,7 +106,7 @@ def summary_request(request: ChatRequest) -> ChatRequest:
 
 
 async def summarize(
-    surface: Any, services: Any, request: ChatRequest, api_key: KeyUsage | None
+    surface: Surface, services: Services, request: ChatRequest, api_key: KeyUsage | None
 ) -> tuple[str, ChatResponse]:
     """Run the summary turn (telemetry, limits and routing as any turn); its text and response."""
     done: list[ChatResponse] = []

@@ -74,9 +74,14 @@ def decode_request(
 
 
 def input_items(body: ResponsesBody) -> list[dict[str, Any]]:
-    if isinstance(body.input, str):
-        return [{"type": "message", "role": "user", "content": body.input}]
-    return list(body.input)
+    return items_of(body.input)
+
+
+def items_of(value: Any) -> list[Any]:
+    """A Responses ``input`` as items (a string is one user message; anything else no item)."""
+    if isinstance(value, str):
+        return [{"type": "message", "role": "user", "content": value}]
+    return list(value) if isinstance(value, list) else []
 
 
 def flat_name(namespace: str, name: str) -> str:

@@ -26,7 +26,6 @@ from splitlane.core.errors import NotFound, SplitlaneError
 from splitlane.core.events import Event, Finish, Relay
 from splitlane.core.request import ChatRequest
 from splitlane.core.response import ChatResponse
-from splitlane.upstream.base import Upstream
 from splitlane.upstream.openai_responses.adapter import OpenAIResponsesUpstream
 
 
@@ -140,7 +139,7 @@ async def create(request: Request, services: Services) -> Response | EventStream
     canonical = decode_request(body, history, client_headers(request), wire)
     ctx.custom_tools = tuple(canonical.extensions.get("custom_tools", ()))
     ctx.namespaced = dict(canonical.extensions.get("namespaced_tools", {}))
-    if compaction.has_trigger(history) and not _compacts_itself(services, canonical):
+    if compaction.has_trigger(history) and _compacting(services, canonical) is None:
         summary, response = await compaction.summarize(surface, services, canonical, caller(request.scope))
         return compaction.answered(compaction.compaction_response(ctx, response, summary), body.stream)
 
@@ -156,12 +155,12 @@ async def create(request: Request, services: Services) -> Response | EventStream
     return await answer(surface, services, canonical, caller(request.scope), store)
 
 
-def _compacts_itself(services: Services, request: ChatRequest) -> Upstream | None:
-    """The upstream that would answer this request, when it runs Codex's compaction itself (an
-    OpenAI Responses upstream); None when the gateway must."""
+def _compacting(services: Services, request: ChatRequest) -> tuple[OpenAIResponsesUpstream, str] | None:
+    """The upstream (and its model) that would answer this request, when it runs Codex's
+    compaction itself (an OpenAI Responses upstream); None when the gateway must."""
     target = services.planner.plan(request, observe=False).targets[0]
     upstream = target.replica.upstream
-    return upstream if isinstance(upstream, OpenAIResponsesUpstream) else None
+    return (upstream, target.model) if isinstance(upstream, OpenAIResponsesUpstream) else None
 
 
 async def compact(request: Request, services: Services) -> Response:
@@ -170,13 +169,13 @@ async def compact(request: Request, services: Services) -> Response:
     raw = await read_json(request, services.config.max_body_bytes)
     body = validate(ResponsesBody, raw)
     history = compaction.expand(input_items(body))
-    wire = {**raw, "input": history}
-    canonical = decode_request(body, history, client_headers(request), wire)
-    target = services.planner.plan(canonical, observe=False).targets[0]
-    upstream = target.replica.upstream
-    if isinstance(upstream, OpenAIResponsesUpstream):
-        answer = await upstream.compact(canonical.with_model(target.model))
-        return Response(orjson.dumps(answer), media_type="application/json")
+    canonical = decode_request(body, history, client_headers(request), {**raw, "input": history})
+    itself = _compacting(services, canonical)
+    if itself is not None:
+        upstream, model = itself
+        return Response(
+            orjson.dumps(await upstream.compact(canonical.with_model(model))), media_type="application/json"
+        )
     ctx = ResponseContext(model=body.model, echo=_echo(body))
     summary, response = await compaction.summarize(ResponsesSurface(ctx), services, canonical, caller(request.scope))
     return Response(orjson.dumps(compaction.compact_document(summary, response)), media_type="application/json")

@@ -37,6 +37,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from splitlane.api.guard import authorize
+from splitlane.api.responses.decode import items_of
 from splitlane.api.surfaces import RESPONSES
 from splitlane.core.errors import InvalidRequest, SplitlaneError, UpgradeRequired
 from splitlane.core.ids import new_id
@@ -127,7 +128,7 @@ class ResponsesSocket:
         previous = body.get("previous_response_id")
         if previous is not None and previous == self.last_id:
             del body["previous_response_id"]
-            body["input"] = [*self.conversation, *_items(body.get("input"))]
+            body["input"] = [*self.conversation, *items_of(body.get("input"))]
         if frame.get("generate") is False:
             await self._prewarm(body)
         else:
@@ -152,7 +153,7 @@ class ResponsesSocket:
         created = {**response, "status": "in_progress"}
         await self._send({"type": "response.created", "sequence_number": 0, "response": created})
         await self._send({"type": "response.completed", "sequence_number": 1, "response": response})
-        self.last_id, self.conversation = response_id, _items(body.get("input"))
+        self.last_id, self.conversation = response_id, items_of(body.get("input"))
 
     async def _turn(self, body: dict[str, Any]) -> None:
         payload = orjson.dumps(body)
@@ -161,7 +162,7 @@ class ResponsesSocket:
         await sink.close()
         if sink.response_id is not None:
             self.last_id = sink.response_id
-            self.conversation = [*_items(body.get("input")), *sink.output]
+            self.conversation = [*items_of(body.get("input")), *sink.output]
         else:  # failed or cut short: Codex sends the whole conversation next (no previous_response_id)
             self.last_id, self.conversation = None, []
 
@@ -274,14 +275,6 @@ class _FrameSink:
             return
         kept = {k: v for k, v in self.headers.items() if k in ERROR_HEADERS}
         await self.socket.send_text(orjson.dumps(error_frame(self.status, body, kept)).decode())
-
-
-def _items(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str):  # the shorthand of one user message
-        return [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": value}]}]
-    return []
 
 
 async def responses_socket(websocket: WebSocket, run_turn: TurnApp) -> None:
