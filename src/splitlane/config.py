@@ -44,6 +44,18 @@ class CacheConfig(_Strict):
     prompt_cache_key: bool = True
 
 
+class BalanceConfig(_Strict):
+    """How the ``prefix`` and ``least_loaded`` policies weigh an upstream's replicas (routing/balance.py)."""
+
+    # poll each replica's Prometheus /metrics (vLLM, SGLang) for waiting requests and KV-cache use
+    metrics: bool = False
+    poll_s: float = Field(default=1.0, gt=0)
+    imbalance: float = Field(default=4.0, ge=0)  # prefix: past this many turns apart, the least loaded wins
+    block_chars: int = Field(default=512, ge=16)  # prefix: the block the prompt is hashed in (~128 tokens)
+    prefix_ttl_s: float = Field(default=600.0, gt=0)  # prefix: how long a replica is taken to keep a prefix
+    unreachable_cooldown_s: float = Field(default=10.0, ge=0)  # a replica that refused a connection goes last
+
+
 class PriceConfig(_Strict):
     """USD per million tokens. ``cached_input`` (cache reads) and ``cache_write`` default to the
     input price (a provider without prompt-cache prices), ``cache_write_1h`` to ``cache_write``.
@@ -92,7 +104,11 @@ class UpstreamConfig(_Strict):
     # No first event by then: fall back (before anything reached the client). Default: 120 s for
     # remote upstreams; none for the embedded engine, whose cold prefill of a long prompt takes minutes.
     first_byte_timeout_s: float | None = None
-    replicas: list[str] = Field(default_factory=list)  # several base URLs; sessions stick to one (affinity)
+    replicas: list[str] = Field(default_factory=list)  # several base URLs of one server
+    # which replica serves a turn (routing/balance.py): session affinity, the longest cached
+    # prefix, the least loaded, or each in turn
+    routing: Literal["session", "prefix", "least_loaded", "round_robin"] = "session"
+    balance: BalanceConfig = Field(default_factory=lambda: BalanceConfig())
     region: str | None = None  # for data-residency policies (allowed_regions)
     cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
     # what a request of another protocol carries that this upstream cannot express (a server tool,

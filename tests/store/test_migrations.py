@@ -80,8 +80,10 @@ def test_urls_as_users_write_them() -> None:
 
 def test_a_version_4_database_gets_costs_and_keeps_its_turns(database_url: str) -> None:
     """Migration 5 adds cache writes, cost and price source to turns (old turns: 0 writes, unknown
-    cost) and a money budget to keys, on a database whose tables predate those columns."""
+    cost) and a money budget to keys, migration 6 how the replica was chosen, on a database whose
+    tables predate those columns."""
     new_turn_columns = ("cache_write_tokens", "cache_write_1h_tokens", "cost_usd", "price_source")
+    new_turn_columns += ("replica_policy", "replica_score", "replica_reason")
 
     async def scenario() -> list[TurnRecord]:
         engine = open_engine(database_url)
@@ -90,7 +92,7 @@ def test_a_version_4_database_gets_costs_and_keeps_its_turns(database_url: str) 
             for column in new_turn_columns:
                 await connection.execute(text(f"ALTER TABLE turns DROP COLUMN {column}"))
             await connection.execute(text("ALTER TABLE api_keys DROP COLUMN usd_budget"))
-            await connection.execute(text("DELETE FROM schema_migrations WHERE version = 5"))
+            await connection.execute(text("DELETE FROM schema_migrations WHERE version >= 5"))
             old = {c.name: 0 for c in turns.columns if c.name not in new_turn_columns}
             nulls = ("error", "stop_reason", "t_up", "t_first", "gap_before_s", "queue_wait_s", "prefill_s",
                      "drafted_tokens", "accepted_tokens", "api_key")  # fmt: skip
@@ -100,7 +102,7 @@ def test_a_version_4_database_gets_costs_and_keeps_its_turns(database_url: str) 
                        prompt_hash="h")  # fmt: skip
             columns = ", ".join(old)
             await connection.execute(text(f"INSERT INTO turns ({columns}) VALUES (:{', :'.join(old)})"), old)
-        assert await migrate(engine) == [5]
+        assert await migrate(engine) == [5, 6]
         try:
             return await load_turns(engine)
         finally:
@@ -111,3 +113,4 @@ def test_a_version_4_database_gets_costs_and_keeps_its_turns(database_url: str) 
     assert turn.cache_write_tokens == 0
     assert turn.cost_usd is None
     assert turn.price_source is None
+    assert turn.replica_policy is None  # an old turn: chosen before policies were recorded

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from splitlane.api.capture import Capturer
 from splitlane.auth.keyring import KeyRing
 from splitlane.config import Config
+from splitlane.routing.balance import Balancer
+from splitlane.routing.load import LoadBoard, MetricsPoller
 from splitlane.routing.planner import Planner, RoutePlan, Target
 from splitlane.routing.replicas import Replica, build_replicas
 from splitlane.sessions.state import SessionStore
@@ -62,6 +64,7 @@ class Services:
     responses: ResponseStore
     telemetry: Recorder
     keys: KeyRing
+    poller: MetricsPoller
     routed: deque[RoutedTurn] = field(default_factory=lambda: deque(maxlen=10_000))
 
     @classmethod
@@ -81,16 +84,27 @@ class Services:
         prices = PriceBook(config)
         recorder = Recorder(clock, writer, metrics, settings.durable_wait_s, capture, config.max_sessions, prices)
         keys = KeyRing(database, config.auth_required, config.auth_refresh_s)
+        board = LoadBoard(min((u.balance.poll_s for u in config.upstreams.values()), default=1.0))
+        polled = [
+            (upstream, url)
+            for upstream in config.upstreams.values()
+            if upstream.balance.metrics
+            for url in upstream.replicas or [upstream.base_url or ""]
+            if url
+        ]
+        poller = MetricsPoller(board, polled)
         services = cls(
             config,
             replicas,
-            Planner(config, replicas, SessionStore(config.max_sessions)),
+            Planner(config, replicas, SessionStore(config.max_sessions), Balancer(board)),
             database,
             ResponseStore(database),
             recorder,
             keys,
+            poller,
         )
         writer.start()
+        poller.start()
         await keys.refresh()
         keys.start()
         _warn_about_keys(config, keys)
@@ -138,6 +152,7 @@ class Services:
         )
 
     async def aclose(self) -> None:
+        await self.poller.aclose()
         await self.keys.aclose()
         await asyncio.gather(*(r.upstream.aclose() for rs in self.replicas.values() for r in rs))
         await self.telemetry.writer.aclose()

@@ -35,6 +35,7 @@ from splitlane.core.errors import (
     UpstreamError,
     UpstreamProtocolError,
     UpstreamTimeout,
+    UpstreamUnavailable,
 )
 from splitlane.core.events import Event, Relay
 from splitlane.core.request import ChatRequest
@@ -43,7 +44,8 @@ from splitlane.core.response import ChatResponse, ResponseBuilder
 if TYPE_CHECKING:
     from splitlane.api.services import Services
 from splitlane.config import Config
-from splitlane.routing.planner import RoutePlan, Target
+from splitlane.routing.load import LoadBoard
+from splitlane.routing.planner import Planner, RoutePlan, Target
 from splitlane.telemetry.observe import Route, TurnObserver
 from splitlane.telemetry.recorder import Recorder
 
@@ -96,9 +98,10 @@ class Opened:
     relayed: bool
 
 
-async def open_stream(plan: RoutePlan, request: ChatRequest, on_cooldown: Callable[[Target, float], None]) -> Opened:
+async def open_stream(plan: RoutePlan, request: ChatRequest, planner: Planner) -> Opened:
     """The first target that produces a first event. Fallbacks happen only here, before anything
-    has reached the client."""
+    has reached the client: the upstream's other replicas (in its policy's order), then the
+    model's fallbacks."""
     failed: list[str] = []
     last: SplitlaneError | None = None
     for target in plan.targets:
@@ -107,6 +110,8 @@ async def open_stream(plan: RoutePlan, request: ChatRequest, on_cooldown: Callab
         routed = request.with_model(target.model)
         relayed = upstream.relays(routed)
         events = upstream.stream(routed)
+        if target.pick is not None:  # one of several replicas: its load is counted while it streams
+            events = in_flight(events, planner.balancer.board, target.replica.url)
         try:
             async with asyncio.timeout(target.first_byte_timeout_s):
                 first = await anext(events)
@@ -119,11 +124,14 @@ async def open_stream(plan: RoutePlan, request: ChatRequest, on_cooldown: Callab
         except RETRYABLE as exc:
             last = exc
             if isinstance(exc, RateLimited) and exc.retry_after_s:
-                on_cooldown(target, exc.retry_after_s)
+                planner.cool_down(target, exc.retry_after_s)
+            elif isinstance(exc, UpstreamUnavailable):
+                planner.unreachable(target)
         except BaseException:
             await events.aclose()
             raise
         else:
+            planner.answered(target)
             return Opened(target, first, events, tuple(failed), sent, relayed)
         await events.aclose()
         failed.append(f"{target.label}: {last.message}")
@@ -135,6 +143,17 @@ async def open_stream(plan: RoutePlan, request: ChatRequest, on_cooldown: Callab
         )
     assert last is not None
     raise last
+
+
+async def in_flight(events: AsyncGenerator[Event, None], board: LoadBoard, replica: str) -> AsyncGenerator[Event, None]:
+    """The events, with the replica counted as serving one more turn until they end or are closed."""
+    board.started(replica)
+    try:
+        async for event in events:
+            yield event
+    finally:
+        board.ended(replica)
+        await events.aclose()
 
 
 def bounded(config: Config, request: ChatRequest) -> ChatRequest:
@@ -211,7 +230,7 @@ class Turn:
     finishing: Finishing
 
     async def open(self) -> Opened:
-        return await open_stream(self.plan, self.request, self.services.planner.cool_down)
+        return await open_stream(self.plan, self.request, self.services.planner)
 
     def failed(self, error: BaseException) -> SplitlaneError:
         """Record the turn as failed; the error as the client should see it."""
@@ -231,6 +250,7 @@ class Turn:
             target.label,
             target.replica.url or "",
             len(opened.failed),
+            *((pick.policy, pick.score, pick.reason) if (pick := target.pick) is not None else ()),
         )
         self.finishing.observer.routed(route, telemetry.clock.at(opened.sent))
         self.services.record(self.plan, target, opened.failed)

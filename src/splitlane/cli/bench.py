@@ -27,6 +27,7 @@ from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
 from splitlane.cli.quality_bench import quality
 from splitlane.cli.replaying import launch, load_sessions, out_dir, publish, run_replay
+from splitlane.cli.routing_bench import routing
 from splitlane.cli.split_bench import split
 from splitlane.cli.transports_bench import websocket
 from splitlane.engine.models import DEFAULT_MODEL, MODELS
@@ -38,6 +39,7 @@ bench_app.command()(overhead)
 bench_app.command()(engine)
 bench_app.command()(load)
 bench_app.command()(cache)
+bench_app.command()(routing)
 bench_app.command()(quality)
 bench_app.command()(split)
 bench_app.command()(websocket)

@@ -41,9 +41,16 @@ def describe(plan: RoutePlan) -> dict[str, Any]:
         "upstream": primary.upstream_name,
         "model": primary.model,
         "replica": primary.replica.url,
+        # among several replicas: the policy's order, each with its score and why (a fresh
+        # gateway's view: no load, no prefix recorded yet)
+        "replicas": [
+            {"replica": t.replica.url, "policy": t.pick.policy, "score": t.pick.score, "reason": t.pick.reason}
+            for t in plan.targets
+            if t.pick is not None and t.upstream_name == primary.upstream_name
+        ],
         "session": plan.session.key,
         "session_source": plan.session.source,
-        "fallbacks": [t.label for t in plan.targets[1:]],
+        "fallbacks": [t.label for t in plan.targets[1:] if t.label != primary.label],
         "excluded": list(plan.excluded),
     }
 
@@ -60,6 +67,9 @@ def run_explain(config: Config, request_file: Path, header: list[str], surface: 
     typer.echo(f"reason: {info['source']}: {info['reason']}")
     typer.echo(f"upstream: {info['upstream']}/{info['model']}")
     typer.echo(f"replica: {info['replica']}")
+    for rank, replica in enumerate(info["replicas"], 1):
+        score = f"{replica['policy']} score {replica['score']:.3g}"
+        typer.echo(f"  {rank}. {replica['replica']}  {score}: {replica['reason']}")
     typer.echo(f"session: {info['session']}")
     if info["fallbacks"]:
         typer.echo(f"fallbacks: {', '.join(info['fallbacks'])}")

@@ -64,12 +64,18 @@ def _costs(connection: Connection) -> None:
     _add_column(connection, api_keys, "usd_budget")
 
 
+def _replica_picks(connection: Connection) -> None:
+    for name in ("replica_policy", "replica_score", "replica_reason"):
+        _add_column(connection, turns, name)
+
+
 MIGRATIONS = (
     Migration(1, "stored Responses API objects", _responses),
     Migration(2, "per-turn telemetry and dropped-record counts", _telemetry),
     Migration(3, "captured turns for agentsession/v1 export", _captures),
     Migration(4, "gateway API keys; the key of each turn and stored response", _keys),
     Migration(5, "cache writes and cost of each turn; money budgets of keys", _costs),
+    Migration(6, "how each turn's replica was chosen (policy, score, reason)", _replica_picks),
 )
 
 

@@ -70,6 +70,9 @@ turns = Table(
     Column("cache_write_1h_tokens", Integer, nullable=False, server_default="0"),
     Column("cost_usd", Float, nullable=True),  # None: the price was unknown
     Column("price_source", String(120), nullable=True),
+    Column("replica_policy", String(20), nullable=True),  # migration 6 on
+    Column("replica_score", Float, nullable=True),
+    Column("replica_reason", String(300), nullable=True),
     Index("turns_by_session", "session", "t_recv"),
     Index("turns_by_time", "t_recv"),
 )

@@ -10,8 +10,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-import orjson
-
 from splitlane.core.events import (
     BlockKind,
     BlockStart,
@@ -22,8 +20,8 @@ from splitlane.core.events import (
     ToolArgsDelta,
     UsageUpdate,
 )
-from splitlane.core.parts import ImagePart, OpaquePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from splitlane.core.request import ChatRequest
+from splitlane.core.texts import part_texts
 from splitlane.core.usage import Usage
 from splitlane.sessions.client import client_name
 from splitlane.sessions.identify import SessionId
@@ -39,6 +37,9 @@ class Route:
     upstream: str
     replica: str
     fallbacks: int
+    replica_policy: str | None = None  # among several replicas: how this one was chosen, its score, why
+    replica_score: float | None = None
+    replica_reason: str | None = None
 
 
 def prompt_digest(request: ChatRequest) -> tuple[str, int]:
@@ -47,18 +48,7 @@ def prompt_digest(request: ChatRequest) -> tuple[str, int]:
     chars = 0
     for message in request.messages:
         digest.update(str(message.role).encode())
-        for part in message.parts:
-            match part:
-                case TextPart() | ReasoningPart():
-                    text = part.text
-                case ToolCallPart():
-                    text = part.name + part.arguments
-                case ToolResultPart():
-                    text = part.text
-                case ImagePart():
-                    text = "<image>"
-                case OpaquePart():
-                    text = orjson.dumps(dict(part.data)).decode()
+        for text in part_texts(message):
             chars += len(text)
             digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest(), chars
@@ -135,6 +125,9 @@ class TurnObserver:
             upstream=self.route.upstream,
             replica=self.route.replica,
             fallbacks=self.route.fallbacks,
+            replica_policy=self.route.replica_policy,
+            replica_score=self.route.replica_score,
+            replica_reason=self.route.replica_reason[:300] if self.route.replica_reason else None,
             stream=self.request.stream,
             status=status,
             error=None if error is None else error[:500],

@@ -68,6 +68,9 @@ class TurnRecord:
     cache_write_1h_tokens: int = 0  # the part of those kept for an hour
     cost_usd: float | None = None  # at the price in force when it was recorded; None: price unknown
     price_source: str | None = None  # where that price came from (config, free, sim, dataset:…)
+    replica_policy: str | None = None  # how the replica was chosen among several (routing/balance.py)
+    replica_score: float | None = None  # its score under that policy (higher won)
+    replica_reason: str | None = None  # the figures behind it (prefix blocks held, load)
 
     @property
     def times(self) -> TurnTimes:

@@ -208,6 +208,17 @@ async def post_raw(
     return response.status, raw, response.headers
 
 
+async def get_raw(client: HttpClient, upstream: str, path: str) -> tuple[int, bytes]:
+    """GET; the status and body of the answer, whatever its status."""
+    with translate_errors(upstream):
+        response = await client.pool().request("GET", path, {}, b"", client.read_timeout_s)
+        try:
+            raw = await response.read()
+        finally:
+            response.release()
+    return response.status, raw
+
+
 def parse_json(data: str | bytes, upstream: str) -> Any:
     try:
         return orjson.loads(data)

@@ -9,7 +9,7 @@ from splitlane.core.errors import UpstreamError, UpstreamProtocolError
 from splitlane.core.events import BlockKind, Event, Started, StopReason
 from splitlane.core.ids import new_id
 from splitlane.core.usage import Usage
-from splitlane.upstream.http import parse_json
+from splitlane.upstream.http import error_from_status, parse_json
 from splitlane.upstream.openai_chat.reasoning import ReasoningReader, reasoning_reader
 from splitlane.upstream.sse import ServerSentEvent
 
@@ -58,6 +58,11 @@ class ChatDecoder:
             raise UpstreamProtocolError(f"upstream '{self.upstream}' sent a non-object chunk")
         if chunk.get("error"):
             error = chunk["error"]
+            status = error.get("code") if isinstance(error, dict) else None
+            if isinstance(status, int) and 400 <= status < 600:
+                # vLLM streams a request it cannot serve as a 200 whose one event is the error with
+                # its HTTP status (e.g. a bad response_format schema): the same error as a status
+                raise error_from_status(self.upstream, status, sse.data.encode(), {})
             message = error.get("message") if isinstance(error, dict) else str(error)
             raise UpstreamError(f"upstream '{self.upstream}' failed mid-stream: {message}")
         events: list[Event] = []
