@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -34,18 +35,21 @@ def test_reads_sglang_names_and_ignores_other_servers() -> None:
     assert parse_metrics("# TYPE http_requests_total counter\nhttp_requests_total 9\n", at=0.0) is None
 
 
-def test_load_is_the_larger_of_own_count_and_a_fresh_report() -> None:
+def test_load_is_own_turns_plus_everyone_elses_from_a_fresh_report() -> None:
     board = LoadBoard(poll_s=1.0)
     board.started("r1")
     board.started("r1")
     assert board.load("r1", now=0.0) == 2
-    board.reported["r1"] = parse_metrics((FIXTURES / "metrics.txt").read_text(), at=10.0)  # type: ignore[assignment]
-    assert board.load("r1", now=11.0) == 6  # other gateways' turns count too
-    assert board.load("r1", now=14.0) == 2  # more than three polls old: not used
+    reported = parse_metrics((FIXTURES / "metrics.txt").read_text(), at=10.0)
+    assert reported is not None
+    board.reported["r1"] = replace(reported, own=2)  # six running, two of them ours when it was read
+    assert board.load("r1", now=11.0) == 6  # ours counted once: 2 now + 4 of other gateways
     board.ended("r1")
-    board.ended("r1")
-    board.ended("r1")
-    assert board.load("r1", now=14.0) == 0
+    assert board.load("r1", now=11.0) == 5  # one of ours ended since the report: not counted twice
+    board.reported["r1"] = replace(reported, own=0)
+    assert board.load("r1", now=11.0) == 7
+    assert board.load("r1", now=15.0) == 7
+    assert board.load("r1", now=15.1) == 1  # older than three polls and a poll's timeout (2 s): not used
 
 
 def test_metrics_live_at_the_server_root() -> None:

@@ -1,11 +1,11 @@
 """How loaded each replica is: the gateway's own count of turns in flight there, and the numbers
 the replica reports itself (vLLM's and SGLang's Prometheus ``/metrics``), polled in the background.
 
-A replica's load is the larger of its turns in flight from this gateway and the requests the
-server says it is running or holding waiting (those include other gateways' traffic; this
-gateway's own count moves at once, the report up to a poll period late). A report older than
-three poll periods is not used. The poller never blocks routing: routing reads the last numbers
-it has.
+A replica's load is this gateway's turns in flight there now plus everyone else's: the requests
+the server said it was running or holding waiting, less this gateway's own turns at the time of
+that report (so a turn of ours that has ended since is not counted twice, and other gateways'
+and tenants' traffic is). A report older than three poll periods plus the poll's own timeout is
+not used. The poller never blocks routing: routing reads the last numbers it has.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -39,6 +39,7 @@ class Reported:
     running: float
     kv_usage: float | None
     at: float
+    own: int = 0  # this gateway's turns in flight there when the report came
 
 
 def parse_metrics(text: str, at: float) -> Reported | None:
@@ -64,6 +65,8 @@ class LoadBoard:
 
     def __init__(self, poll_s: float = 1.0) -> None:
         self.poll_s = poll_s
+        # a busy server answers /metrics late (vLLM's under load: most of a second on two cores)
+        self.poll_timeout_s = max(2 * poll_s, 2.0)
         self.inflight: dict[str, int] = defaultdict(int)
         self.reported: dict[str, Reported] = {}
 
@@ -76,15 +79,17 @@ class LoadBoard:
     def report(self, replica: str, now: float | None = None) -> Reported | None:
         reported = self.reported.get(replica)
         now = time.monotonic() if now is None else now
-        if reported is None or now - reported.at > 3 * self.poll_s:
+        if reported is None or now - reported.at > 3 * self.poll_s + self.poll_timeout_s:
             return None
         return reported
 
     def load(self, replica: str, now: float | None = None) -> float:
-        """Turns in flight from here, or what the server says it runs and queues if more (fresh reports only)."""
+        """Turns in flight from here plus what others run and queue there (fresh reports only)."""
         reported = self.report(replica, now)
         own = float(self.inflight[replica])
-        return own if reported is None else max(own, reported.running + reported.waiting)
+        if reported is None:
+            return own
+        return own + max(0.0, reported.running + reported.waiting - reported.own)
 
 
 def metrics_root(base_url: str) -> str:
@@ -115,7 +120,7 @@ class MetricsPoller:
 
     async def _poll(self, url: str, client: HttpClient) -> None:
         try:
-            async with asyncio.timeout(self.board.poll_s * 2):
+            async with asyncio.timeout(self.board.poll_timeout_s):
                 status, raw = await get_raw(client, url, "/metrics")
             if status != 200:
                 raise ValueError(f"HTTP {status}")
@@ -127,7 +132,7 @@ class MetricsPoller:
             return
         self._failing.discard(url)
         if reported is not None:
-            self.board.reported[url] = reported
+            self.board.reported[url] = replace(reported, own=self.board.inflight[url])
 
     async def aclose(self) -> None:
         if self._task is not None:
