@@ -13,14 +13,7 @@ import httpx
 import openai
 import pytest
 
-LS = {
-    "type": "function",
-    "function": {
-        "name": "list_files",
-        "description": "List the files of a folder",
-        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-    },
-}
+from tests.fixtures.capture_vllm import LS  # the tool the fixtures were captured with
 
 
 def test_chat_relay_is_byte_faithful_and_keeps_vllm_extras(gateway: str) -> None:

@@ -30,13 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from splitlane.bench import split
 from splitlane.bench.convert.mooncake import convert
 from splitlane.bench.replay import TurnResult
 from splitlane.bench.trace import Session
 from splitlane.config import Config
-from splitlane.store.database import open_engine, sqlite_url
 from splitlane.telemetry.metrics import percentile
-from splitlane.telemetry.queries import load_turns
 from splitlane.telemetry.records import TurnRecord
 
 POLICIES = ("round_robin", "session", "prefix", "least_loaded")
@@ -133,14 +132,8 @@ def gateway_config(replicas: Sequence[str], model: str, policy: str, data_dir: P
 
 
 def stored(data_dir: Path) -> list[TurnRecord]:
-    async def read() -> list[TurnRecord]:
-        engine = open_engine(sqlite_url(data_dir / "splitlane.db"))
-        try:
-            return await load_turns(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(read())
+    """The turns a gateway of this run recorded (read after it stopped)."""
+    return asyncio.run(split.stored(data_dir))
 
 
 def summarize(
