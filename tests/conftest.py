@@ -91,7 +91,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------- the store, on SQLite and PostgreSQL
-TABLES = "api_keys, turns, telemetry_drops, captures, responses, schema_migrations"
+TABLES = "api_keys, turns, telemetry_drops, captures, responses, key_requests, key_leases, key_spend, schema_migrations"
 
 
 def postgres_url() -> str:
@@ -103,7 +103,7 @@ def postgres_url() -> str:
     pytest.skip("no PostgreSQL here: run `bash .ci/services` and set SPLITLANE_TEST_POSTGRES_URL to what it prints")
 
 
-async def _reset(url: str) -> None:
+async def reset_postgres(url: str) -> None:
     engine = open_engine(url)
     async with engine.begin() as connection:
         await connection.execute(text(f"DROP TABLE IF EXISTS {TABLES} CASCADE"))
@@ -117,7 +117,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield sqlite_url(tmp_path / "splitlane.db")
         return
     url = postgres_url()
-    asyncio.run(_reset(url))
+    asyncio.run(reset_postgres(url))
     yield url
 
 

@@ -54,9 +54,11 @@ ROUTES = [
 ]
 
 
-def create_key(data_dir: Path, name: str, **limits: object) -> str:
+def create_key(store: Path | str, name: str, **limits: object) -> str:
+    """A key in the gateway's database: SQLite in the data dir ``store``, or the database URL ``store``."""
+
     async def create() -> str:
-        engine = open_engine(sqlite_url(data_dir / "splitlane.db"))
+        engine = open_engine(store if isinstance(store, str) else sqlite_url(store / "splitlane.db"))
         try:
             await migrate(engine)
             secret, _ = await KeyStore(engine).create(name, **limits)
@@ -187,22 +189,28 @@ def test_streams_at_once(secured: tuple[str, Path]) -> None:
     url, data_dir = secured
     secret = create_key(data_dir, "streams", max_streams=1)
     ant = anthropic.Anthropic(base_url=url, api_key=secret, max_retries=0)
-    started, release = threading.Event(), threading.Event()
+    one_stream_at_a_time(ant, ant)
+
+
+def one_stream_at_a_time(streaming: anthropic.Anthropic, other: anthropic.Anthropic) -> None:
+    """A key of one stream: while ``streaming`` streams (the `slow` model: 2 s or more), ``other``
+    is refused; after, it is served."""
+    started, ended = threading.Event(), threading.Event()
 
     def long_stream() -> None:
-        with ant.messages.stream(model="slow", max_tokens=200, messages=QUESTION) as stream:  # type: ignore[arg-type]
+        with streaming.messages.stream(model="slow", max_tokens=200, messages=QUESTION) as stream:  # type: ignore[arg-type]
             for _ in stream.text_stream:
                 started.set()
-        release.set()
+        ended.set()
 
     thread = threading.Thread(target=long_stream)
     thread.start()
     assert started.wait(30)
     with pytest.raises(anthropic.RateLimitError, match="at most 1 request in flight"):
-        ant.messages.create(model="sim", max_tokens=5, messages=QUESTION)  # type: ignore[arg-type]
-    assert not release.is_set()  # the first stream was still running (200 tokens at 100 tok/s)
+        other.messages.create(model="sim", max_tokens=5, messages=QUESTION)  # type: ignore[arg-type]
+    assert not ended.is_set()  # the first stream was still running
     thread.join(30)
-    assert ant.messages.create(model="sim", max_tokens=5, messages=QUESTION).content  # type: ignore[arg-type]
+    assert other.messages.create(model="sim", max_tokens=5, messages=QUESTION).content  # type: ignore[arg-type]
 
 
 def test_token_budget_survives_a_restart(tmp_path: Path) -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,14 +21,9 @@ import pytest
 from splitlane.store.database import open_engine
 from splitlane.telemetry.queries import load_turns
 from splitlane.telemetry.records import TurnRecord
+from tests.processes import free_port, serve_process
 
 QUESTION = [{"role": "user", "content": "hi"}]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _read(db: Path) -> list[TurnRecord]:
@@ -47,7 +40,7 @@ def _read(db: Path) -> list[TurnRecord]:
 @contextmanager
 def gateway_process(tmp_path: Path, grace_s: int = 30) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """`splitlane serve` in a process of its own, on a simulated upstream decoding 20 tokens/s."""
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "splitlane.toml"
     config.write_text(
         f'listen = "127.0.0.1:{port}"\n'
@@ -60,27 +53,8 @@ def gateway_process(tmp_path: Path, grace_s: int = 30) -> Iterator[tuple[subproc
         "[models.sim]\n"
         'upstream = "sim"\n'
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "splitlane", "serve", "-c", str(config), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.1)
+    with serve_process(config, port) as server:
         yield server, port
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
 
 
 def test_sigkill_loses_no_finished_turn(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from splitlane.store.migrations import MIGRATIONS, SchemaTooNew, migrate
 from splitlane.store.schema import schema_migrations, turns
 from splitlane.telemetry.queries import load_turns
 from splitlane.telemetry.records import TurnRecord
+from tests.conftest import postgres_url, reset_postgres
 
 
 async def _versions(url: str) -> list[int]:
@@ -71,6 +72,25 @@ def test_refuses_a_database_migrated_by_a_newer_splitlane(database_url: str) -> 
         asyncio.run(scenario())
 
 
+def test_replicas_starting_together_apply_each_step_once() -> None:
+    """Four gateways (an engine each, as separate processes have) migrate an empty PostgreSQL at
+    once: the advisory lock lets one apply the steps; the others wait and find them applied."""
+    url = postgres_url()
+    asyncio.run(reset_postgres(url))
+
+    async def scenario() -> list[list[int]]:
+        engines = [open_engine(url) for _ in range(4)]
+        try:
+            return list(await asyncio.gather(*(migrate(engine) for engine in engines)))
+        finally:
+            await asyncio.gather(*(engine.dispose() for engine in engines))
+
+    runs = asyncio.run(scenario())
+    applied = sorted(v for run in runs for v in run)
+    assert applied == [m.version for m in MIGRATIONS]  # each step once, by whichever got the lock
+    assert asyncio.run(_versions(url)) == applied
+
+
 def test_urls_as_users_write_them() -> None:
     assert async_url("postgresql://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
     assert async_url("sqlite:////tmp/x.db") == "sqlite+aiosqlite:////tmp/x.db"
@@ -92,7 +112,7 @@ def test_a_version_4_database_gets_costs_and_keeps_its_turns(database_url: str) 
             for column in new_turn_columns:
                 await connection.execute(text(f"ALTER TABLE turns DROP COLUMN {column}"))
             await connection.execute(text("ALTER TABLE api_keys DROP COLUMN usd_budget"))
-            await connection.execute(text("DELETE FROM schema_migrations WHERE version >= 5"))
+            await connection.execute(text("DELETE FROM schema_migrations WHERE version IN (5, 6)"))
             old = {c.name: 0 for c in turns.columns if c.name not in new_turn_columns}
             nulls = ("error", "stop_reason", "t_up", "t_first", "gap_before_s", "queue_wait_s", "prefill_s",
                      "drafted_tokens", "accepted_tokens", "api_key")  # fmt: skip

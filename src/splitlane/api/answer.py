@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from splitlane.api.event_stream import EventStream
 from splitlane.api.turn import OnFinish, Surface, prepare
-from splitlane.auth.limits import KeyUsage
+from splitlane.auth.keys import ApiKey
 from splitlane.core.request import ChatRequest
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ async def answer(
     surface: Surface,
     services: Services,
     request: ChatRequest,
-    api_key: KeyUsage | None = None,
+    api_key: ApiKey | None = None,
     on_finish: OnFinish | None = None,
 ) -> Response | EventStream:
     turn = prepare(surface, services, request, api_key, on_finish)

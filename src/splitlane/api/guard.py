@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from splitlane.api.surfaces import for_request
 from splitlane.auth.keyring import KeyRing
-from splitlane.auth.limits import KeyUsage
+from splitlane.auth.keys import ApiKey
+from splitlane.auth.limits import Admission, Limits
 from splitlane.core.errors import AuthenticationFailed, PermissionDenied, RateLimited, SplitlaneError
 
 OPEN_PATHS = frozenset({"/health"})  # a liveness probe; it says nothing but "ok" when keys are required
@@ -45,31 +46,29 @@ def credential(headers: Headers) -> str | None:
     return None
 
 
-def caller(scope: Scope) -> KeyUsage | None:
+def caller(scope: Scope) -> ApiKey | None:
     """The key of this request (None when keys are not required)."""
-    usage: KeyUsage | None = scope.get("state", {}).get("api_key")
-    return usage
+    key: ApiKey | None = scope.get("state", {}).get("api_key")
+    return key
 
 
 def caller_id(scope: Scope) -> str | None:
     """The id of this request's key: what owns its stored responses and tags its telemetry."""
-    usage = caller(scope)
-    return None if usage is None else usage.key.id
+    key = caller(scope)
+    return None if key is None else key.id
 
 
-async def authorize(keys: KeyRing, headers: Headers, path: str, turn: bool) -> KeyUsage:
-    """The key of a request to ``path``, or the refusal; a turn is also admitted against its limits."""
+async def authorize(keys: KeyRing, headers: Headers, path: str) -> ApiKey:
+    """The key of a request to ``path``, or the refusal."""
     secret = credential(headers)
     if not secret:
         raise AuthenticationFailed(MISSING)
-    usage = await keys.lookup(secret)
-    if usage is None:
+    key = await keys.lookup(secret)
+    if key is None:
         raise AuthenticationFailed("invalid or revoked API key")
-    if path.startswith(ADMIN_PREFIXES) and not usage.key.admin:
-        raise PermissionDenied(f"key '{usage.key.name}' may not read {path} (create an admin key: --admin)")
-    if turn:
-        usage.admit()
-    return usage
+    if path.startswith(ADMIN_PREFIXES) and not key.admin:
+        raise PermissionDenied(f"key '{key.name}' may not read {path} (create an admin key: --admin)")
+    return key
 
 
 class Guard:
@@ -84,36 +83,38 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        keys: KeyRing = scope["app"].state.services.keys
+        services = scope["app"].state.services
+        keys: KeyRing = services.keys
+        limits: Limits = services.limits
         path: str = scope["path"]
         if not keys.required or path in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         turn = scope["method"] == "POST" and path in self.turns
         try:
-            usage = await authorize(keys, Headers(scope=scope), path, turn)
+            key = await authorize(keys, Headers(scope=scope), path)
+            admission = await limits.admit(key) if turn else None
         except SplitlaneError as exc:
             await _refuse(scope, send, exc)
             return
-        scope.setdefault("state", {})["api_key"] = usage
-        if not turn:
+        scope.setdefault("state", {})["api_key"] = key
+        if admission is None:
             await self.app(scope, receive, send)
             return
         try:
-            await self.app(scope, receive, _with_budget(send, usage))
+            await self.app(scope, receive, _with_budget(send, admission))
         finally:
-            usage.release()
+            await limits.release(admission)
 
 
 BUDGET_HEADER = b"x-splitlane-budget-remaining-usd"
 
 
-def _with_budget(send: Send, usage: KeyUsage) -> Send:
+def _with_budget(send: Send, admission: Admission) -> Send:
     """A key with a money budget: each turn's response says what was left of it when the turn began."""
-    remaining = usage.remaining_usd()
-    if remaining is None:
+    if admission.remaining_usd is None:
         return send
-    value = f"{remaining:.6f}".encode()
+    value = f"{admission.remaining_usd:.6f}".encode()
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":

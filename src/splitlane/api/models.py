@@ -20,7 +20,7 @@ _STARTED = "2026-01-01T00:00:00Z"
 
 async def list_models(request: Request, services: Services) -> Response:
     key = caller(request.scope)
-    aliases = [a for a in services.planner.aliases() if key is None or key.key.allows_model(a)]
+    aliases = [a for a in services.planner.aliases() if key is None or key.allows_model(a)]
     if "anthropic-version" in request.headers:
         data = [
             {"type": "model", "id": a, "display_name": a, "created_at": _STARTED, **_limits(services.config, a)}

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from splitlane.api.capture import Capturer
 from splitlane.auth.keyring import KeyRing
+from splitlane.auth.limits import Limits
+from splitlane.auth.shared_limits import limits_for
 from splitlane.config import Config
 from splitlane.routing.balance import Balancer
 from splitlane.routing.load import LoadBoard, MetricsPoller
@@ -64,6 +66,7 @@ class Services:
     responses: ResponseStore
     telemetry: Recorder
     keys: KeyRing
+    limits: Limits
     poller: MetricsPoller
     routed: deque[RoutedTurn] = field(default_factory=lambda: deque(maxlen=10_000))
 
@@ -84,6 +87,7 @@ class Services:
         prices = PriceBook(config)
         recorder = Recorder(clock, writer, metrics, settings.durable_wait_s, capture, config.max_sessions, prices)
         keys = KeyRing(database, config.auth_required, config.auth_refresh_s)
+        limits = limits_for(database)
         board = LoadBoard(min((u.balance.poll_s for u in config.upstreams.values()), default=1.0))
         polled = [
             (upstream, url)
@@ -101,12 +105,15 @@ class Services:
             ResponseStore(database),
             recorder,
             keys,
+            limits,
             poller,
         )
         writer.start()
         poller.start()
         await keys.refresh()
         keys.start()
+        if keys.required:
+            limits.start()
         _warn_about_keys(config, keys)
         return services
 
@@ -154,6 +161,7 @@ class Services:
     async def aclose(self) -> None:
         await self.poller.aclose()
         await self.keys.aclose()
+        await self.limits.aclose()
         await asyncio.gather(*(r.upstream.aclose() for rs in self.replicas.values() for r in rs))
         await self.telemetry.writer.aclose()
         await self.database.dispose()

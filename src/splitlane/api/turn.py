@@ -25,7 +25,8 @@ from starlette.responses import Response
 from splitlane.api.error_response import internal
 from splitlane.api.pacing import Pacer
 from splitlane.api.relay import WireFold
-from splitlane.auth.limits import KeyUsage
+from splitlane.auth.keys import ApiKey
+from splitlane.auth.limits import Limits
 from splitlane.core.errors import (
     InvalidRequest,
     Overloaded,
@@ -169,8 +170,7 @@ def bounded(config: Config, request: ChatRequest) -> ChatRequest:
     return request
 
 
-def permit(usage: KeyUsage, plan: RoutePlan) -> None:
-    key = usage.key
+def permit(key: ApiKey, plan: RoutePlan) -> None:
     if not key.allows_model(plan.alias):
         raise PermissionDenied(f"key '{key.name}' may not use model '{plan.alias}'", param="model")
     if not key.allows_lane(str(plan.decision.lane)):
@@ -181,7 +181,7 @@ def prepare(
     surface: Surface,
     services: Services,
     request: ChatRequest,
-    api_key: KeyUsage | None = None,
+    api_key: ApiKey | None = None,
     on_finish: OnFinish | None = None,
 ) -> Turn:
     """The turn, routed (limits, plan, the key's permissions) and its telemetry begun; nothing
@@ -197,8 +197,8 @@ def prepare(
         telemetry.metrics.error(request.surface, str(exc.kind))
         raise
     request = replace(request, session=plan.session.key)
-    observer = telemetry.begin(request, plan.session, t_recv, api_key.key.id if api_key is not None else None)
-    return Turn(surface, services, request, plan, Finishing(telemetry, observer, on_finish, api_key))
+    observer = telemetry.begin(request, plan.session, t_recv, api_key.id if api_key is not None else None)
+    return Turn(surface, services, request, plan, Finishing(telemetry, observer, on_finish, api_key, services.limits))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,14 +209,17 @@ class Finishing:
     telemetry: Recorder
     observer: TurnObserver
     on_finish: OnFinish | None
-    api_key: KeyUsage | None = None
+    api_key: ApiKey | None = None
+    limits: Limits | None = None
 
     async def __call__(self, response: ChatResponse) -> None:
         if self.on_finish is not None:
             await self.on_finish(response)
         record = await self.telemetry.finished(self.observer, response)
-        if self.api_key is not None:
-            self.api_key.charge(response.usage.input_tokens + response.usage.output_tokens, record.cost_usd)
+        if self.api_key is not None and self.limits is not None:
+            await self.limits.charge(
+                self.api_key, response.usage.input_tokens + response.usage.output_tokens, record.cost_usd
+            )
 
 
 @dataclass(frozen=True, slots=True)

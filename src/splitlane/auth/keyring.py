@@ -10,12 +10,9 @@ import contextlib
 import logging
 import time
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from splitlane.auth.keys import ApiKey, KeyStore, digest
-from splitlane.auth.limits import KeyUsage
-from splitlane.store.schema import turns
 
 log = logging.getLogger("splitlane.auth")
 
@@ -30,7 +27,7 @@ class KeyRing:
         self.required = required
         self.store = KeyStore(engine)
         self.refresh_s = refresh_s
-        self._by_hash: dict[str, KeyUsage] = {}
+        self._by_hash: dict[str, ApiKey] = {}
         self._loaded = float("-inf")
         self._lookups = MISS_LOOKUPS_PER_S  # a token bucket
         self._lookups_at = time.monotonic()
@@ -57,7 +54,7 @@ class KeyRing:
             except Exception:  # e.g. a new key's budget query: the loaded keys stay, the task lives on
                 log.exception("cannot refresh the API keys; keeping the ones loaded")
 
-    async def lookup(self, secret: str) -> KeyUsage | None:
+    async def lookup(self, secret: str) -> ApiKey | None:
         """The active key with this secret, or None."""
         hashed = digest(secret)
         now = time.monotonic()
@@ -66,12 +63,12 @@ class KeyRing:
         stale_after = self.refresh_s if self._refresher is None else 2 * self.refresh_s
         if now - self._loaded >= stale_after:
             await self.refresh(self.refresh_s)
-        usage = self._by_hash.get(hashed)
-        if usage is None and self._may_look_up(now):
-            key = await self.store.by_hash(hashed)
-            if key is not None and key.revoked_at is None:
-                usage = self._by_hash.setdefault(hashed, await self._usage(key))
-        return usage
+        key = self._by_hash.get(hashed)
+        if key is None and self._may_look_up(now):
+            found = await self.store.by_hash(hashed)
+            if found is not None and found.revoked_at is None:
+                key = self._by_hash.setdefault(hashed, found)
+        return key
 
     def _may_look_up(self, now: float) -> bool:
         self._lookups = min(MISS_LOOKUPS_PER_S, self._lookups + (now - self._lookups_at) * MISS_LOOKUPS_PER_S)
@@ -91,34 +88,8 @@ class KeyRing:
                 log.exception("cannot read the API keys; keeping the ones loaded")
                 self._loaded = time.monotonic()
                 return
-            active: dict[str, KeyUsage] = {}
-            for key in keys:
-                if key.revoked_at is not None:
-                    continue
-                usage = self._by_hash.get(key.hash)
-                if usage is None:
-                    usage = await self._usage(key)
-                else:
-                    usage.key = key  # limits may have changed
-                active[key.hash] = usage
-            self._by_hash = active
+            self._by_hash = {key.hash: key for key in keys if key.revoked_at is None}  # limits may have changed
             self._loaded = time.monotonic()
 
-    async def _usage(self, key: ApiKey) -> KeyUsage:
-        """A key seen for the first time: with a budget, the tokens it used and what it spent in the
-        current window, as the telemetry store recorded them."""
-        usage = KeyUsage(key)
-        if key.token_budget is None and key.usd_budget is None:
-            return usage
-        window = key.window_start(time.time())
-        query = select(
-            func.coalesce(func.sum(turns.c.input_tokens + turns.c.output_tokens), 0),
-            func.coalesce(func.sum(turns.c.cost_usd), 0.0),
-        ).where(turns.c.api_key == key.id, turns.c.t_recv >= window)
-        async with self.engine.connect() as connection:
-            used, spent = (await connection.execute(query)).one()
-        usage.window, usage.tokens, usage.usd = window, int(used), float(spent)
-        return usage
-
     def active(self) -> list[ApiKey]:
-        return [u.key for u in self._by_hash.values()]
+        return list(self._by_hash.values())

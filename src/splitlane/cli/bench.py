@@ -22,6 +22,7 @@ from splitlane.bench.trace import Session, write_trace
 from splitlane.cli.cache_bench import cache
 from splitlane.cli.capacity_bench import capacity
 from splitlane.cli.engine_bench import engine
+from splitlane.cli.limits_bench import limits
 from splitlane.cli.load import load
 from splitlane.cli.options import parse_pairs
 from splitlane.cli.overhead import overhead
@@ -44,6 +45,7 @@ bench_app.command()(quality)
 bench_app.command()(split)
 bench_app.command()(websocket)
 bench_app.command()(capacity)
+bench_app.command()(limits)
 CONVERTERS = {
     "swe-agent": swe_agent.convert,
     "tracelab": tracelab.convert,

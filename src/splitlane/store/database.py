@@ -34,9 +34,15 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
 
 
-def open_engine(url: str) -> AsyncEngine:
+def open_engine(url: str, counts: bool = False) -> AsyncEngine:
+    """``counts`` (PostgreSQL): for counters on the request path — commits do not wait for the WAL
+    flush (a database crash may lose their last moments, never their consistency) and a connection
+    is not pinged before each use (a round trip each; the caller retries a dropped one)."""
     url = async_url(url)
     if not url.startswith("sqlite"):
+        if counts:
+            settings = {"server_settings": {"synchronous_commit": "off"}}
+            return create_async_engine(url, pool_recycle=300, connect_args=settings)
         return create_async_engine(url, pool_pre_ping=True)
     engine = create_async_engine(url)
 

@@ -12,9 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, insert, inspect, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from splitlane.store.schema import api_keys, captures, responses, schema_migrations, telemetry_drops, turns
+from splitlane.store.schema import (
+    api_keys,
+    captures,
+    key_leases,
+    key_requests,
+    key_spend,
+    responses,
+    schema_migrations,
+    telemetry_drops,
+    turns,
+)
 
 
 class SchemaTooNew(RuntimeError):
@@ -69,6 +79,11 @@ def _replica_picks(connection: Connection) -> None:
         _add_column(connection, turns, name)
 
 
+def _shared_limits(connection: Connection) -> None:
+    for table in (key_requests, key_leases, key_spend):
+        table.create(connection)
+
+
 MIGRATIONS = (
     Migration(1, "stored Responses API objects", _responses),
     Migration(2, "per-turn telemetry and dropped-record counts", _telemetry),
@@ -76,7 +91,11 @@ MIGRATIONS = (
     Migration(4, "gateway API keys; the key of each turn and stored response", _keys),
     Migration(5, "cache writes and cost of each turn; money budgets of keys", _costs),
     Migration(6, "how each turn's replica was chosen (policy, score, reason)", _replica_picks),
+    Migration(7, "per-key requests, stream leases and spend shared by gateway replicas", _shared_limits),
 )
+
+
+MIGRATION_LOCK = {"ns": 0x5EA1, "id": 0}  # a PostgreSQL advisory lock: one replica migrates at a time
 
 
 def _applied(connection: Connection) -> set[int]:
@@ -85,9 +104,26 @@ def _applied(connection: Connection) -> set[int]:
 
 
 async def migrate(engine: AsyncEngine) -> list[int]:
-    """Apply every missing step; return the versions applied now."""
-    async with engine.begin() as connection:
-        applied = await connection.run_sync(_applied)
+    """Apply every missing step; return the versions applied now. On PostgreSQL the whole run holds
+    an advisory lock, so replicas starting together apply each step once (the others wait, then
+    find it applied)."""
+    locking = engine.dialect.name == "postgresql"
+    async with engine.connect() as connection:
+        if locking:
+            await connection.execute(text("SELECT pg_advisory_lock(:ns, :id)"), MIGRATION_LOCK)
+            await connection.commit()
+        try:
+            return await _migrate(connection)
+        finally:
+            if locking:
+                await connection.rollback()
+                await connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"), MIGRATION_LOCK)
+                await connection.commit()
+
+
+async def _migrate(connection: AsyncConnection) -> list[int]:
+    applied = await connection.run_sync(_applied)
+    await connection.commit()
     newest = MIGRATIONS[-1].version
     if applied and max(applied) > newest:
         raise SchemaTooNew(
@@ -97,12 +133,16 @@ async def migrate(engine: AsyncEngine) -> list[int]:
     for step in MIGRATIONS:
         if step.version in applied:
             continue
-        async with engine.begin() as connection:
+        try:
             await connection.run_sync(step.apply)
             await connection.execute(
                 insert(schema_migrations).values(
                     version=step.version, description=step.description, applied_at=time.time()
                 )
             )
+            await connection.commit()
+        except BaseException:
+            await connection.rollback()
+            raise
         done.append(step.version)
     return done

@@ -5,7 +5,7 @@ Tables are created and changed only by the versioned steps in ``store/migrations
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -116,4 +116,33 @@ api_keys = Table(
     Column("rpm", Integer, nullable=True),  # requests per minute
     Column("max_streams", Integer, nullable=True),  # turns in flight at once
     Column("admin", Boolean, nullable=False),  # may read /dashboard and /metrics
+)
+
+# Per-key counts shared by gateway replicas on one PostgreSQL (auth/shared_limits.py); migration 7.
+# Admissions of one key are serialized by an advisory lock; times are the database's clock.
+key_requests = Table(  # each admitted turn of a key with a rate limit, for its last minute
+    "key_requests",
+    metadata,
+    Column("key_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("key_requests_by_key", "key_id", "at"),
+)
+
+key_leases = Table(  # each turn in flight of a key with a stream limit, renewed by its gateway
+    "key_leases",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("key_id", String(40), nullable=False),
+    Column("gateway", String(40), nullable=False),  # the process holding it: renews it, frees it at exit
+    Column("expires_at", Float, nullable=False),  # a gateway killed mid-turn frees its leases by then
+    Index("key_leases_by_key", "key_id"),
+)
+
+key_spend = Table(  # tokens used and USD spent per key and budget window
+    "key_spend",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("window_start", Float, primary_key=True),
+    Column("tokens", BigInteger, nullable=False),
+    Column("usd", Float, nullable=False),
 )

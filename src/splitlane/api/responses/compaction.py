@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from splitlane.api.answer import answer
 from splitlane.api.responses.encode import ResponseContext, final_response
 from splitlane.api.sse import sse
-from splitlane.auth.limits import KeyUsage
+from splitlane.auth.keys import ApiKey
 from splitlane.core.errors import UpstreamProtocolError
 from splitlane.core.events import Finish
 from splitlane.core.ids import new_id
@@ -106,7 +106,7 @@ def summary_request(request: ChatRequest) -> ChatRequest:
 
 
 async def summarize(
-    surface: Surface, services: Services, request: ChatRequest, api_key: KeyUsage | None
+    surface: Surface, services: Services, request: ChatRequest, api_key: ApiKey | None
 ) -> tuple[str, ChatResponse]:
     """Run the summary turn (telemetry, limits and routing as any turn); its text and response."""
     done: list[ChatResponse] = []

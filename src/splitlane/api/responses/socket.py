@@ -287,7 +287,7 @@ async def responses_socket(websocket: WebSocket, run_turn: TurnApp) -> None:
                 "this gateway serves the Responses API over HTTP only (websockets = false): POST /v1/responses"
             )
         if services.keys.required:
-            await authorize(services.keys, Headers(scope=websocket.scope), RESPONSES.path, turn=False)
+            await authorize(services.keys, Headers(scope=websocket.scope), RESPONSES.path)
     except SplitlaneError as exc:
         status, body = RESPONSES.render_error(exc)
         await websocket.send_denial_response(Response(orjson.dumps(body), status, media_type="application/json"))
