@@ -5,13 +5,15 @@ lines, and one more session sharing their first blocks)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from splitlane.bench.content import Conversation
-from splitlane.bench.convert.mooncake import convert
+from splitlane.bench.convert.mooncake import convert, export
+from splitlane.bench.trace import Session, SessionLine, Source, TurnInput, TurnLine, TurnOutput, TurnTiming, history_at
 from splitlane.cli.main import app
 from splitlane.upstream.estimate import CHARS_PER_TOKEN
 
@@ -70,3 +72,64 @@ def test_a_converted_trace_replays_against_sim(tmp_path: Path) -> None:
     assert len(turns) == 4
     assert all(t["error"] is None for t in turns)
     assert [round(t["prompt_tokens"], -2) for t in turns] == [700, 700, 700, 200]  # the recorded sizes × 0.1
+
+
+def _agent(name: str, system: str, steps: int) -> Session:
+    """A session re-sending its whole history each turn, recorded at ~4 characters a token."""
+    turns = []
+    for i in range(steps):
+        delta = [{"role": "user" if i == 0 else "tool", "content": f"{name} step {i}: " + "output line\n" * 300}]
+        if i:
+            delta[0]["tool_call_id"] = f"call_{i - 1}"
+        turns.append(
+            TurnLine(
+                session_id=name,
+                turn_index=i,
+                input=TurnInput(delta_messages=delta),
+                output=TurnOutput(
+                    message={"role": "assistant", "content": None, "tool_calls": [
+                        {"id": f"call_{i}", "type": "function", "function": {"name": "shell", "arguments": "{}"}}]},
+                    completion_tokens=40 + i,
+                ),
+                timing=TurnTiming(t_start=2.0 * i),
+            )
+        )  # fmt: skip
+    session = Session(
+        header=SessionLine(
+            session_id=name,
+            source=Source(kind="test"),
+            initial_messages=[{"role": "system", "content": system}],
+            arrival_offset_s=0.5 if name == "b" else 0.0,
+        ),
+        turns=turns,
+    )
+    for i, turn in enumerate(session.turns):  # the recorded prompt tokens: characters / 4
+        turn.input.prompt_tokens = round(len(str(history_at(session, i))) / 4)
+    return session
+
+
+def test_an_export_keeps_the_sharing_and_the_counts_and_converts_back(tmp_path: Path) -> None:
+    system = "You are a coding agent. " * 400  # ~9,600 characters shared by both sessions
+    sessions = [_agent("a", system, 4), _agent("b", system, 3)]
+    rows = export(sessions, block_size=128)
+    assert [r["session_id"] for r in rows] == ["a", "b", "a", "b", "a", "b", "a"]  # by time
+    assert [r["timestamp"] for r in rows] == [0, 500, 2000, 2500, 4000, 4500, 6000]
+    a = [r for r in rows if r["session_id"] == "a"]
+    b = [r for r in rows if r["session_id"] == "b"]
+    for turns in (a, b):
+        for before, after in itertools.pairwise(turns):
+            whole = before["hash_ids"][:-1]  # the last block may be partial
+            assert after["hash_ids"][: len(whole)] == whole  # the history is re-sent: its blocks too
+            assert len(after["hash_ids"]) > len(before["hash_ids"])
+    shared = sum(1 for x, y in zip(a[0]["hash_ids"], b[0]["hash_ids"], strict=False) if x == y)
+    assert shared >= 9600 // (128 * 4) - 1  # the system prompt's blocks, then the sessions differ
+    assert a[0]["hash_ids"][shared] != b[0]["hash_ids"][shared]
+    for row, turn in zip(a, sessions[0].turns, strict=True):
+        assert row["input_length"] == turn.input.prompt_tokens
+        assert row["output_length"] == turn.output.completion_tokens
+        assert abs(len(row["hash_ids"]) - row["input_length"] / 128) <= 0.1 * row["input_length"] / 128 + 1
+    path = tmp_path / "exported.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _, back = convert(path, block_size=128)
+    assert [t.input.hash_ids for t in back[0].turns] == [r["hash_ids"] for r in a]
+    assert [t.input.prompt_tokens for t in back[1].turns] == [r["input_length"] for r in b]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,44 @@ def test_capture_export_replays_the_same_prompts_redacted(session: tuple[str, An
         assert [m["role"] for m in replayed] == [m["role"] for m in prompt]
         assert replayed[-1]["content"] == prompt[-1]["content"] or "[REDACTED]" in replayed[-1]["content"]
         assert not any(t.input.replace_history for t in mine.turns)
+
+
+def test_capture_export_as_a_block_hash_trace(session: tuple[str, Any], tmp_path: Path) -> None:
+    """The captured session as Mooncake/AIPerf lines: recorded token counts, ids that repeat where
+    a turn re-sends the one before, no text; `bench convert --from mooncake` reads it back."""
+    url, prompts = session
+    out = tmp_path / "captured-blocks.jsonl"
+    result = runner.invoke(app, ["capture", "export", str(out), "--database", url, "--format", "block-hash",
+                                 "--block-size", "4"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert "report test agent" not in out.read_text()  # no text, only its sharing
+    assert set(rows[0]) == {"session_id", "timestamp", "input_length", "output_length", "hash_ids"}
+    assert [r["timestamp"] for r in rows] == sorted(r["timestamp"] for r in rows)
+    recorded = [t for t in asyncio.run(_turns(url)) if t.status == "ok"]
+    assert sorted(r["input_length"] for r in rows) == sorted(t.input_tokens for t in recorded)
+    by_session: dict[str, list[list[int]]] = {}
+    for row in rows:
+        by_session.setdefault(row["session_id"], []).append(row["hash_ids"])
+    ours = next(ids for ids in by_session.values() if len(ids) == len(prompts))
+    for before, after in itertools.pairwise(ours):
+        assert after[: len(before) - 1] == before[:-1]  # each turn re-sends the one before: its blocks too
+        assert len(after) > len(before)
+    converted = runner.invoke(
+        app, ["bench", "convert", str(out), "--from", "mooncake", "-o", str(tmp_path / "t.jsonl")]
+    )
+    assert converted.exit_code == 0, converted.output
+    bad = runner.invoke(app, ["capture", "export", str(out), "--database", url, "--format", "csv"])
+    assert bad.exit_code == 2
+    assert "block-hash" in bad.output
+
+
+async def _turns(url: str) -> list[Any]:
+    engine = open_engine(url)
+    try:
+        return await load_turns(engine)
+    finally:
+        await engine.dispose()
 
 
 def test_capture_export_says_when_nothing_was_captured(tmp_path: Path) -> None:

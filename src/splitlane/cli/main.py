@@ -222,16 +222,24 @@ app.add_typer(capture_app, name="capture")
 
 @capture_app.command("export")
 def capture_export(
-    output: Annotated[Path, typer.Argument(help="agentsession/v1 file to write (.jsonl or .jsonl.gz)")],
+    output: Annotated[Path, typer.Argument(help="file to write (.jsonl; agentsession/v1 also .jsonl.gz)")],
     since: Annotated[str | None, typer.Option(help="from: 30m, 2h, 7d ago or an ISO date")] = None,
     session: Annotated[str | None, typer.Option(help="only this session id")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file")] = None,
     database: Annotated[str | None, typer.Option(help="database URL (default: the config's)")] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="agentsession (content, replayable) | block-hash (Mooncake/AIPerf lines, no text)"
+        ),
+    ] = "agentsession",
+    block_size: Annotated[int, typer.Option(help="block-hash: tokens per hash id", min=1)] = 512,
 ) -> None:
-    """Write captured sessions as a trace that `splitlane bench --trace` replays."""
+    """Write captured sessions as a trace that `splitlane bench --trace` replays, or as a block-hash
+    trace for AIPerf and other replayers of Mooncake's format (token counts, timing, prefix sharing)."""
     url = database or _load(config).database()
     try:
-        count = run_export(url, output, since, session)
+        count = run_export(url, output, since, session, fmt, block_size)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     except (OSError, SQLAlchemyError) as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from rich.console import Console
 
+from splitlane.bench.convert import mooncake
 from splitlane.bench.convert.capture import CapturedTurn, convert_captured, load_captured
 from splitlane.bench.report import COST_ROWS, side_by_side
 from splitlane.bench.trace import write_trace
@@ -105,10 +106,22 @@ async def _captured_turns(url: str, since: float | None, session: str | None) ->
         await engine.dispose()
 
 
-def run_export(url: str, output: Path, since: str | None, session: str | None) -> int:
-    """``splitlane capture export``: the number of sessions written."""
+EXPORT_FORMATS = ("agentsession", "block-hash")
+
+
+def run_export(
+    url: str, output: Path, since: str | None, session: str | None, fmt: str = "agentsession", block_size: int = 512
+) -> int:
+    """``splitlane capture export``: the number of sessions written, as agentsession/v1 or as a
+    block-hash trace (Mooncake's lines: what AIPerf replays; no text)."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"--format: {fmt!r} is none of {', '.join(EXPORT_FORMATS)}")
     captured = asyncio.run(_captured_turns(url, parse_time(since) if since else None, session))
     header, sessions = convert_captured(captured)
-    if sessions:
+    if not sessions:
+        return 0
+    if fmt == "agentsession":
         write_trace(output, header, sessions)
+    else:
+        output.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in mooncake.export(sessions, block_size)))
     return len(sessions)

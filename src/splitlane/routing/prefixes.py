@@ -35,11 +35,17 @@ def prompt_texts(request: ChatRequest) -> Iterator[str]:
 
 def block_hashes(request: ChatRequest, block_chars: int) -> list[bytes]:
     """One chained hash per whole block of the prompt (a last partial block is not counted)."""
-    prompt = "".join(prompt_texts(request))
+    return chained_hashes("".join(prompt_texts(request)), block_chars)
+
+
+def chained_hashes(text: str, block_chars: int, partial: bool = False) -> list[bytes]:
+    """One hash per ``block_chars`` characters of ``text``, each chaining the one before it;
+    ``partial``: the last block too when it is short."""
     hashes: list[bytes] = []
     previous = b""
-    for start in range(0, len(prompt) - block_chars + 1, block_chars):
-        block = prompt[start : start + block_chars].encode("utf-8", "surrogatepass")
+    end = len(text) if partial else len(text) - block_chars + 1
+    for start in range(0, end, block_chars):
+        block = text[start : start + block_chars].encode("utf-8", "surrogatepass")
         previous = hashlib.blake2b(previous + block, digest_size=12).digest()
         hashes.append(previous)
     return hashes

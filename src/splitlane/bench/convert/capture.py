@@ -54,7 +54,7 @@ def _same(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> bool:
     ]
 
 
-def _session(name: str, captured: Sequence[CapturedTurn]) -> Session:
+def _session(name: str, captured: Sequence[CapturedTurn], t0: float) -> Session:
     first = captured[0]
     start = first.record.t_recv
     lines: list[TurnLine] = []
@@ -102,6 +102,7 @@ def _session(name: str, captured: Sequence[CapturedTurn]) -> Session:
         source=Source(kind="splitlane-capture", model_recorded=first.record.upstream),
         tools=first.request.get("tools") or None,
         initial_messages=list(first.request["messages"]),
+        arrival_offset_s=start - t0,
         tags={"client": first.record.client, "lanes": ",".join(sorted({c.record.lane for c in captured}))},
     )
     return Session(header=header, turns=lines)
@@ -112,7 +113,8 @@ def convert_captured(captured: Sequence[CapturedTurn]) -> tuple[FileHeader, list
     for shot in captured:
         if shot.record.status == "ok":
             grouped[shot.record.session].append(shot)
-    sessions = [_session(name, shots) for name, shots in grouped.items()]
+    t0 = min((shots[0].record.t_recv for shots in grouped.values()), default=0.0)
+    sessions = [_session(name, shots, t0) for name, shots in grouped.items()]
     header = FileHeader(
         created_by="splitlane capture export",
         token_count_unit="recorded_model_tokens",
