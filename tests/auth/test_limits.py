@@ -214,3 +214,26 @@ async def test_without_its_database_a_replica_counts_alone_and_says_so(caplog: p
     finally:
         await gone.aclose()
         await gone.engine.dispose()
+
+
+async def test_a_lease_whose_release_failed_is_not_renewed_forever(postgres: str) -> None:
+    """The delete at a turn's end fails (the database blinked): the gateway's renewer must delete
+    that lease, not keep renewing it with the live ones."""
+    limiter = SharedLimits(open_engine(postgres), lease_s=0.6)
+    limited = key(max_streams=1)
+    try:
+        limiter.start()
+        admission = await limiter.admit(limited)
+        execute = limiter._execute
+
+        async def blinking(*args: Any) -> None:
+            raise OSError("connection reset")
+
+        limiter._execute = blinking  # type: ignore[method-assign]
+        await limiter.release(admission)
+        limiter._execute = execute  # type: ignore[method-assign]
+        await asyncio.sleep(1.0)  # past lease_s: renewed all along if the renewer kept it
+        await limiter.admit(limited)
+    finally:
+        await limiter.aclose()
+        await limiter.engine.dispose()

@@ -104,6 +104,7 @@ class SharedLimits:
         self.fallbacks = 0  # turns counted locally for that reason, since start
         self._warned = float("-inf")
         self._renewer: asyncio.Task[None] | None = None
+        self._ended: set[str] = set()  # leases of ended turns whose delete failed
 
     async def admit(self, key: ApiKey) -> Admission:
         if not _has_limits(key):
@@ -124,7 +125,8 @@ class SharedLimits:
             try:
                 await self._stored(lambda: self._execute(RELEASE, {"lease": admission.lease}))
             except STORE_ERRORS as exc:
-                self._fell_back("release", exc)  # the lease expires in lease_s: not renewed any more
+                self._fell_back("release", exc)
+                self._ended.add(admission.lease)  # deleted by the renewer, never renewed again
 
     async def charge(self, key: ApiKey, tokens: int, usd: float | None) -> None:
         if not has_budget(key):
@@ -226,6 +228,10 @@ class SharedLimits:
             await asyncio.sleep(self.lease_s / 3)
             try:
                 async with self._statement() as connection:
+                    if self._ended:
+                        ended = set(self._ended)
+                        await connection.execute(delete(key_leases).where(key_leases.c.id.in_(ended)))
+                        self._ended -= ended
                     await connection.execute(
                         update(key_leases)
                         .where(key_leases.c.gateway == self.gateway)
