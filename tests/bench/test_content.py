@@ -33,6 +33,36 @@ def test_markers_separate_sessions_but_not_targets_replaying_the_same_marker() -
     assert pa[1:] == pc[1:]
 
 
+def test_a_compacted_history_keeps_its_session_marker() -> None:
+    system = {"role": "system", "content": "You are a coding agent."}
+    session = Session(
+        header=SessionLine(session_id="s", source=Source(kind="test"), initial_messages=[system]),
+        turns=[
+            TurnLine(
+                session_id="s",
+                turn_index=0,
+                input=TurnInput(delta_messages=[{"role": "user", "content": "go"}]),
+                output=TurnOutput(message={"role": "assistant", "content": "ok"}, completion_tokens=1),
+            ),
+            TurnLine(
+                session_id="s",
+                turn_index=1,
+                input=TurnInput(delta_messages=[system, {"role": "user", "content": "summary"}], replace_history=True),
+                output=TurnOutput(message={"role": "assistant", "content": "done"}, completion_tokens=1),
+            ),
+        ],
+    )
+    a, b = Conversation(session, "m1"), Conversation(session, "m2")
+    first = a.prompt(0)
+    a.answer(0)
+    b.prompt(0)
+    b.answer(0)
+    compacted_a, compacted_b = a.prompt(1), b.prompt(1)
+    assert [m["content"] for m in compacted_a[1:]] == ["summary"]
+    assert compacted_a[0] == first[0]  # the same opening as before the compaction: a prefix cache still hits
+    assert compacted_a[0] != compacted_b[0]  # and still not another session's
+
+
 def _tool_session() -> Session:
     call = {"id": "call_rec", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
     return Session(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from splitlane.bench.convert.codex import convert
-from splitlane.bench.trace import read_trace
+from splitlane.bench.trace import history_at, read_trace
 from splitlane.cli.main import app
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "codex"
@@ -42,6 +42,20 @@ def test_a_tool_loop_is_two_calls_with_the_tool_time_between() -> None:
     assert session.header.tools == [
         {"type": "function", "function": {"name": "exec_command", "parameters": {"type": "object"}}}
     ]
+
+
+def test_the_base_instructions_open_every_history() -> None:
+    _, [session] = convert(COMPACTED)
+    [system] = session.header.initial_messages
+    assert system["role"] == "system"
+    assert system["content"].startswith("You are a coding agent running in the Codex CLI")
+    for index in range(len(session.turns)):  # compacted or not: Codex sends its instructions with each request
+        assert history_at(session, index)[0] == system
+    compacted = history_at(session, 1)
+    assert system not in compacted[1:]
+    # the tool schemas are not in the log: what the first prompt recorded beyond its text
+    assert session.header.tools_tokens is not None
+    assert 0 < session.header.tools_tokens < session.turns[0].input.prompt_tokens  # type: ignore[operator]
 
 
 def test_a_compaction_replaces_the_history() -> None:

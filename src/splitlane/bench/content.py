@@ -80,9 +80,11 @@ class Conversation:
         if self.synthetic:
             self._synthetic_delta(index, turn)
         else:
-            if turn.input.replace_history:
+            delta = list(turn.input.delta_messages)
+            if turn.input.replace_history:  # compaction: the new history is this session's too
                 self.history, self._tokens = [], 0
-            for message in turn.input.delta_messages:
+                delta = _with_marker(delta, self._marker)
+            for message in delta:
                 call_id = message.get("tool_call_id")
                 if call_id in self._live_ids:
                     message = {**message, "tool_call_id": self._live_ids[call_id]}

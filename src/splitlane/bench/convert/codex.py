@@ -13,6 +13,10 @@ are the usage's ``input_tokens`` (cached included), cached ``cached_input_tokens
 request times: a call starts at its last input's timestamp and its ``api_time`` runs to its last
 output item; the gap after it runs to the next input (a tool result: tool time; a typed message:
 human time). Tools are declared with open schemas, as used; developer messages become system ones.
+``session_meta.base_instructions`` (what Codex sends as ``instructions`` on every request) opens the
+history as a system message and stays first after a compaction, as it does in Codex's requests; the
+tool schemas are not in the log, so the first prompt's recorded tokens beyond its text are the
+session's ``tools_tokens``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from splitlane.bench.trace import (
     open_tool,
 )
 
+CHARS_PER_TOKEN = 4  # the estimate for text the log has no token count of
+TOKENS_PER_MESSAGE = 4
 OUTPUTS = frozenset({"function_call", "custom_tool_call", "reasoning", "local_shell_call", "web_search_call"})
 TOOL_RESULTS = frozenset({"function_call_output", "custom_tool_call_output"})
 
@@ -182,8 +188,19 @@ def convert(path: Path) -> tuple[FileHeader, list[Session]]:
     return header, [_session(rollout, meta, model, path)]
 
 
+def _instructions(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    base = meta.get("base_instructions")
+    text = base.get("text") if isinstance(base, dict) else base
+    return [{"role": "system", "content": text}] if isinstance(text, str) and text else []
+
+
+def _tokens(messages: list[dict[str, Any]]) -> int:
+    return sum(TOKENS_PER_MESSAGE + len(str(m.get("content", ""))) // CHARS_PER_TOKEN for m in messages)
+
+
 def _session(rollout: _Rollout, meta: dict[str, Any], model: str | None, path: Path) -> Session:
     key = f"codex:{meta.get('id') or path.stem}"
+    system = _instructions(meta)
     origin = rollout.calls[0].start or rollout.calls[0].end or 0.0
     tools: dict[str, dict[str, Any]] = {}
     turns: list[TurnLine] = []
@@ -202,7 +219,7 @@ def _session(rollout: _Rollout, meta: dict[str, Any], model: str | None, path: P
                 session_id=key,
                 turn_index=i,
                 input=TurnInput(
-                    delta_messages=rollout.deltas[i],
+                    delta_messages=(system if rollout.replace[i] else []) + rollout.deltas[i],
                     replace_history=rollout.replace[i],
                     prompt_tokens=int(usage["input_tokens"]) if usage.get("input_tokens") else None,
                     cached_tokens_recorded=int(usage.get("cached_input_tokens") or 0),
@@ -223,11 +240,14 @@ def _session(rollout: _Rollout, meta: dict[str, Any], model: str | None, path: P
             )
         )
     tags = {k: str(meta[k]) for k in ("cli_version", "originator", "cwd") if meta.get(k)}
+    first_prompt = turns[0].input.prompt_tokens or 0
     return Session(
         header=SessionLine(
             session_id=key,
             source=Source(kind="codex-rollout", uri=path.name, model_recorded=model),
             tools=list(tools.values()) or None,
+            initial_messages=system,
+            tools_tokens=max(0, first_prompt - _tokens(system + rollout.deltas[0])) or None,
             tags=tags,
         ),
         turns=turns,
