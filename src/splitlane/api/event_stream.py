@@ -3,10 +3,10 @@
 - Headers go out with the first upstream event, so a turn that fails before it says anything is a
   proper HTTP error in the surface's own format (``retry-after`` included); a failure after that
   is the surface's in-stream error event.
-- Keepalives come from one timer per stream, re-armed only when it fires: when the stream has
-  been silent for ``keepalive_s`` (a long prefill, long reasoning) the timer sends a ping (before
-  the first event it sends the 200 headers first, and a later failure arrives in-stream). No task
-  per chunk, and a ping never interrupts an upstream read.
+- Keepalives come from the turn's one clock (api/clock.py), the timer that also runs the upstream's
+  idle and total timeouts: when the stream has been silent for ``keepalive_s`` (a long prefill,
+  long reasoning) it sends a ping (before the first event it sends the 200 headers first, and a
+  later failure arrives in-stream). No task per chunk, and a ping never interrupts an upstream read.
 - The client's disconnect is watched by one task, which cancels the stream: the upstream request
   is closed at once (and the turn recorded as cancelled) instead of running to its end unread.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Message, Receive, Scope, Send
 
+from splitlane.api.clock import StreamClock
 from splitlane.api.error_response import error_response
 
 if TYPE_CHECKING:
@@ -40,9 +41,7 @@ class EventStream:
         self._started = False  # the 200 headers are out (or on their way, in a ping)
         self._done = False  # the last message is being sent: no more pings, a disconnect is the normal end
         self._gone = False  # the client disconnected and this stream was cancelled for it
-        self._last = 0.0  # loop time of the last chunk or ping
         self._ping: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -50,11 +49,11 @@ class EventStream:
         assert me is not None
         self._send = send
         watch = loop.create_task(self._watch(receive, me))
+        clock = StreamClock()
         if self.keepalive_s > 0:
-            self._last = loop.time()
-            self._timer = loop.call_at(self._last + self.keepalive_s, self._tick)
+            clock.keepalive(self.keepalive_s, self._keepalive)
         try:
-            await self._run(scope, receive, send)
+            await self._run(scope, receive, send, clock)
         except asyncio.CancelledError:
             if self._gone and me.uncancel() == 0:
                 return  # the client left; the turn's own cleanup closed the upstream and recorded it
@@ -62,13 +61,12 @@ class EventStream:
         finally:
             self._done = True
             self.turn.abandoned()
-            if self._timer is not None:
-                self._timer.cancel()
+            clock.close()
             watch.cancel()
             if self._ping is not None:
                 self._ping.cancel()
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _run(self, scope: Scope, receive: Receive, send: Send, clock: StreamClock) -> None:
         turn = self.turn
         try:
             opened = await turn.open()
@@ -88,9 +86,9 @@ class EventStream:
             headers = [*self._headers, (b"x-splitlane-upstream", target.label.encode())]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
         loop = asyncio.get_running_loop()
-        async with aclosing(turn.stream(opened, turn.encoder(opened))) as chunks:
+        async with aclosing(turn.stream(opened, turn.encoder(opened), clock)) as chunks:
             async for chunk in chunks:
-                self._last = loop.time()
+                clock.last_write = loop.time()
                 if self._ping is not None:  # checked here: no coroutine call per chunk when no ping was sent
                     await self._pinged()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -110,17 +108,16 @@ class EventStream:
             if not ping.done():
                 await ping
 
-    def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        due = self._last + self.keepalive_s
-        if now >= due and not self._done and (self._ping is None or self._ping.done()):
-            first = not self._started
-            self._started = True
-            self._last = now
-            self._ping = loop.create_task(self._send_ping(first))
-            due = now + self.keepalive_s
-        self._timer = loop.call_at(max(due, now + 0.001), self._tick)
+    def _keepalive(self) -> bool:
+        """The stream was silent for ``keepalive_s``: send a ping; False while one is still being sent."""
+        if self._done:
+            return True  # the end is being written: nothing to keep alive
+        if self._ping is not None and not self._ping.done():
+            return False
+        first = not self._started
+        self._started = True
+        self._ping = asyncio.get_running_loop().create_task(self._send_ping(first))
+        return True
 
     async def _send_ping(self, first: bool) -> None:
         assert self._send is not None

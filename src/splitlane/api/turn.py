@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 from starlette.responses import Response
 
+from splitlane.api.clock import StreamClock
 from splitlane.api.error_response import internal
 from splitlane.api.pacing import Pacer
 from splitlane.api.relay import WireFold
@@ -264,9 +265,9 @@ class Turn:
         return self.surface.relay_encoder(request) if opened.relayed else self.surface.stream_encoder(request)
 
     @staticmethod
-    def pacer(opened: Opened) -> Pacer:
+    def pacer(opened: Opened, clock: StreamClock | None = None) -> Pacer:
         target = opened.target
-        return Pacer(opened.events, target.label, target.idle_timeout_s, target.total_timeout_s, opened.sent)
+        return Pacer(opened.events, target.label, target.idle_timeout_s, target.total_timeout_s, opened.sent, clock)
 
     async def fold(self, opened: Opened) -> ChatResponse:
         pacer = self.pacer(opened)
@@ -304,8 +305,11 @@ class Turn:
         body = response.wire if response.wire is not None else self.surface.encode_response(self.request, response)
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
-    async def stream(self, opened: Opened, encoder: StreamEncoder) -> AsyncGenerator[bytes, None]:
-        """The turn's SSE chunks; a failure becomes the surface's in-stream error event.
+    async def stream(
+        self, opened: Opened, encoder: StreamEncoder, clock: StreamClock | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """The turn's SSE chunks; a failure becomes the surface's in-stream error event. ``clock``:
+        the response's, whose timer then runs the upstream's timeouts beside its keepalives.
 
         The turn's end (its record, stored state, key charge) is settled before the client sees
         its last event: at ``Finish``, or on a relayed stream at the frame that follows it (the
@@ -313,7 +317,7 @@ class Turn:
         finishing = self.finishing
         observer = finishing.observer
         builder = ResponseBuilder()
-        pacer = self.pacer(opened)
+        pacer = self.pacer(opened, clock)
         fold = self.surface.wire_fold(streaming=True) if opened.relayed else None
         settled = False
         try:
