@@ -136,6 +136,19 @@ async def test_one_write_carries_the_request_and_the_connection_is_kept() -> Non
 
 
 @on_both_loops
+async def test_prewarmed_connections_serve_the_first_requests() -> None:
+    async with scripted(keep_serving()) as server:
+        pool = Pool(server.url, limit=2)
+        await pool.prewarm(2)
+        await asyncio.sleep(0.05)
+        assert server.connections == 2  # opened before any request
+        assert pool.in_use == 0
+        assert await asyncio.gather(fetch(pool), fetch(pool)) == [b'{"ok":true}'] * 2
+        assert server.connections == 2  # and used by them: no third connect
+        await pool.aclose()
+
+
+@on_both_loops
 async def test_chunked_body_arrives_as_it_is_sent() -> None:
     gate = asyncio.Event()
 

@@ -12,7 +12,7 @@ import httpx
 import orjson
 from typer.testing import CliRunner
 
-from splitlane.bench.overhead.load import MARK, Sample, _Connection, chunks_in, measured, run_phase
+from splitlane.bench.overhead.load import MARK, Marks, Sample, chunks_in, measured, run_phase
 from splitlane.bench.overhead.profile import costs
 from splitlane.bench.overhead.report import LatencyRow, ratios
 from splitlane.bench.overhead.run import Target
@@ -93,13 +93,12 @@ def test_bad_options_are_refused() -> None:
 
 
 def test_a_mark_split_across_reads_counts_once() -> None:
-    connection = _Connection()
-    connection.sample = Sample(0.0)
+    marks = Marks(Sample(0.0))
     data = b'data: {"content":"lorem "}\n\n' * 3
     cut = data.index(MARK) + 2
     for piece in (data[:cut], data[cut : cut + 1], data[cut + 1 :]):
-        connection.on_body(piece)
-    assert len(connection.sample.chunks) == 3
+        marks.feed(piece, 1.0)
+    assert len(marks.sample.chunks) == 3
 
 
 def test_windows_select_latency_samples_and_chunks() -> None:

@@ -1,10 +1,13 @@
-"""The load generator of ``splitlane bench overhead``: streamed requests over kept-alive HTTP/1.1
-connections, timed per content chunk.
+"""The load generator of ``splitlane bench overhead`` (and ``bench load``): streamed requests over
+kept-alive HTTP/1.1 connections, timed per content chunk.
 
-Written on asyncio's Protocol with httptools' response parser (the C parser uvicorn uses) rather
-than an HTTP client library: at 256 concurrent streams the client shares two cores with the servers
-it measures, and a per-chunk cost of tens of microseconds in the client would be measured as the
-gateway's. Chunks are counted by the upstream's token text, whatever the surface wraps it in.
+The requests go out on the gateway's own HTTP client (``upstream/pool.py``: asyncio protocols
+feeding httptools' C parser, the one uvicorn uses), one pool of one kept-alive connection per
+simulated client, opened before the clock starts. No general-purpose client library: at 256
+concurrent streams the client shares two cores with the servers it measures, and a per-chunk cost
+of tens of microseconds in the client would be measured as the gateway's. Chunks are counted by the
+upstream's token text, whatever the surface wraps it in, and timed when the client's task reads
+them (every target is read the same way, ``direct`` included).
 """
 
 from __future__ import annotations
@@ -12,38 +15,30 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import cast
-
-import httptools
 
 from splitlane.bench.overhead.upstream import TOKEN
+from splitlane.upstream.connection import HttpError
+from splitlane.upstream.pool import Pool
 
 MARK = TOKEN.strip().encode()
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """Where and what a target is sent: the request's bytes are built once."""
+    """Where and what a target is sent."""
 
-    host: str
-    port: int
-    request: bytes
+    url: str  # scheme://host:port
+    path: str
+    body: bytes
+    headers: Mapping[str, str]
 
     @classmethod
     def post(cls, url: str, path: str, body: bytes, headers: dict[str, str]) -> Endpoint:
-        host, _, port = url.removeprefix("http://").rstrip("/").partition(":")
-        lines = [
-            f"POST {path} HTTP/1.1",
-            f"host: {host}:{port}",
-            "content-type: application/json",
-            "accept: text/event-stream",
-            f"content-length: {len(body)}",
-            *(f"{k}: {v}" for k, v in headers.items()),
-        ]
-        return cls(host, int(port), ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        framing = {"content-type": "application/json", "accept": "text/event-stream"}
+        return cls(url.rstrip("/"), path, body, {**framing, **headers})
 
 
 @dataclass(slots=True)
@@ -63,41 +58,14 @@ class Sample:
         return [b - a for a, b in pairwise(self.chunks)]
 
 
-class _Connection(asyncio.Protocol):
-    """One kept-alive connection; one request at a time."""
+class Marks:
+    """Counts the token marks of a body read piece by piece (a mark may be cut between two reads)."""
 
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.sample: Sample | None = None
-        self.done: asyncio.Future[None] | None = None
+    def __init__(self, sample: Sample) -> None:
+        self.sample = sample
         self.tail = b""
-        self.keep_alive = True
 
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._end(f"bad HTTP response: {exc}")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        self._end("connection closed")
-
-    # httptools callbacks
-    def on_headers_complete(self) -> None:
-        if self.sample is not None:
-            self.sample.status = self.parser.get_status_code()
-        self.keep_alive = self.parser.should_keep_alive()
-
-    def on_body(self, body: bytes) -> None:
-        if self.sample is None:
-            return
-        now = time.perf_counter()
+    def feed(self, body: bytes, now: float) -> None:
         data = self.tail + body
         found = data.count(MARK)
         if found:
@@ -106,46 +74,27 @@ class _Connection(asyncio.Protocol):
         else:
             self.tail = data[-(len(MARK) - 1) :]
 
-    def on_message_complete(self) -> None:
-        self._end(None)
 
-    def _end(self, error: str | None) -> None:
-        if self.done is not None and not self.done.done():
-            if error is not None and self.sample is not None:
-                self.sample.error = error
-            self.done.set_result(None)
-
-    async def send(self, request: bytes, timeout_s: float) -> Sample:
-        assert self.transport is not None
-        self.sample = Sample(time.perf_counter())
-        self.tail = b""
-        self.done = asyncio.get_running_loop().create_future()
-        self.transport.write(request)
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self.done
-        except TimeoutError:
-            self.sample.error = f"no complete response within {timeout_s} s"
-            self.close()
-        sample, self.sample = self.sample, None
-        if sample.error is None and sample.status != 200:
-            sample.error = f"HTTP {sample.status}"
-        return sample
-
-    @property
-    def open(self) -> bool:
-        return self.transport is not None and self.keep_alive
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
-
-
-async def _connect(endpoint: Endpoint) -> _Connection:
-    loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_connection(_Connection, endpoint.host, endpoint.port)
-    return protocol
+async def send(pool: Pool, endpoint: Endpoint, timeout_s: float) -> Sample:
+    """One streamed request on ``pool``, read to its end within ``timeout_s``."""
+    sample = Sample(time.perf_counter())
+    marks = Marks(sample)
+    try:
+        async with asyncio.timeout(timeout_s):
+            response = await pool.request("POST", endpoint.path, endpoint.headers, endpoint.body)
+            try:
+                sample.status = response.status
+                async for data in response.chunks():
+                    marks.feed(data, time.perf_counter())
+            finally:
+                response.release()
+    except TimeoutError:
+        sample.error = f"no complete response within {timeout_s} s"
+    except HttpError as exc:
+        sample.error = str(exc)
+    if sample.error is None and sample.status != 200:
+        sample.error = f"HTTP {sample.status}"
+    return sample
 
 
 async def run_phase(
@@ -186,24 +135,25 @@ async def _phase(
     stagger_s: float,
 ) -> tuple[list[Sample], float, float]:
     mine = [endpoints[i % len(endpoints)] for i in range(concurrency)]
-    connections = await asyncio.gather(*(_connect(endpoint) for endpoint in mine))
-    start = time.perf_counter()
-    window = (start + warmup_s, start + warmup_s + duration_s)
-    samples: list[Sample] = []
+    pools = [Pool(endpoint.url, limit=1) for endpoint in mine]  # one client, one kept-alive connection
+    try:
+        await asyncio.gather(*(pool.prewarm(1) for pool in pools))
+        start = time.perf_counter()
+        window = (start + warmup_s, start + warmup_s + duration_s)
+        samples: list[Sample] = []
 
-    async def worker(i: int, connection: _Connection, endpoint: Endpoint) -> None:
-        if stagger_s:
-            await asyncio.sleep(stagger_s * i / concurrency)
-        while time.perf_counter() < window[1]:
-            if not connection.open:
-                connection = await _connect(endpoint)
-            samples.append(await connection.send(endpoint.request, timeout_s))
-            if gap_s:
-                await asyncio.sleep(gap_s)
-        connection.close()
+        async def worker(i: int, pool: Pool, endpoint: Endpoint) -> None:
+            if stagger_s:
+                await asyncio.sleep(stagger_s * i / concurrency)
+            while time.perf_counter() < window[1]:
+                samples.append(await send(pool, endpoint, timeout_s))
+                if gap_s:
+                    await asyncio.sleep(gap_s)
 
-    await asyncio.gather(*(worker(i, c, e) for i, (c, e) in enumerate(zip(connections, mine, strict=True))))
-    return samples, window[0], window[1]
+        await asyncio.gather(*(worker(i, p, e) for i, (p, e) in enumerate(zip(pools, mine, strict=True))))
+        return samples, window[0], window[1]
+    finally:
+        await asyncio.gather(*(pool.aclose() for pool in pools))
 
 
 def measured(samples: Sequence[Sample], window: tuple[float, float]) -> list[Sample]:
