@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from splitlane.cli.servers import serve_in_thread
+from splitlane.bench.in_process import serve_in_thread
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KIND_BY_PATH = {"/v1/chat/completions": "openai_chat", "/v1/responses": "openai_responses", "/v1/messages": "anthropic"}

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from splitlane.api.app import create_app
+from splitlane.bench.in_process import serve_in_thread, sim_settings
 from splitlane.bench.overhead import servers
 from splitlane.bench.processes import Server
 from splitlane.bench.replay import Target, TurnResult
-from splitlane.cli.servers import serve_in_thread, sim_settings
 from splitlane.upstream.sim.adapter import SimUpstream
 from splitlane.upstream.sim.cache import CacheLedger
 

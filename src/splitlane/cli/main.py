@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from splitlane.api.app import create_app
+from splitlane.bench.in_process import sim_settings
 from splitlane.cli.bench import bench_app
 from splitlane.cli.keys import keys_app
 from splitlane.cli.launch import CLIENTS as LAUNCHED
@@ -21,7 +22,6 @@ from splitlane.cli.options import parse_pairs
 from splitlane.cli.report import run_export, run_report
 from splitlane.cli.route import route_app, run_explain
 from splitlane.cli.served import served_models
-from splitlane.cli.servers import sim_settings
 from splitlane.cli.setup import plan_setup
 from splitlane.config import Config, ConfigError, load_config
 from splitlane.core.errors import SplitlaneError

@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from splitlane.bench import report
+from splitlane.bench.in_process import serve_config, sim_settings
 from splitlane.bench.replay import Replay, ReplayOptions, Target, TurnResult
 from splitlane.bench.synthetic import PRESETS, generate
 from splitlane.bench.trace import Session, TraceError, read_trace
-from splitlane.cli.servers import serve_config, sim_settings
 from splitlane.config import ConfigError, load_config
 from splitlane.telemetry.metrics import SessionTable
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from splitlane.api.app import create_app
+from splitlane.bench.in_process import serve_in_thread
 from splitlane.bench.replay import GapPolicy, ReplayOptions, Target
 from splitlane.bench.routing import (
     BASELINE,
@@ -29,7 +30,6 @@ from splitlane.bench.routing import (
     summarize,
 )
 from splitlane.cli.replaying import out_dir, publish, run_replay
-from splitlane.cli.servers import serve_in_thread
 
 console = Console()
 

@@ -12,10 +12,10 @@ import orjson
 import typer
 from rich.console import Console
 
+from splitlane.bench.in_process import serve_config
 from splitlane.bench.replay import GapPolicy, ReplayOptions, Target
 from splitlane.bench.split import ALIAS, ARRANGEMENTS, SPLIT_ROWS, Spend, data_dirs, split_config, stored, upstream_spec
 from splitlane.cli.replaying import load_sessions, out_dir, publish, run_replay
-from splitlane.cli.servers import serve_config
 
 console = Console()
 

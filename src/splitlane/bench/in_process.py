@@ -1,6 +1,6 @@
-"""Servers the CLI starts inside its own process: the simulator and the embedded gateway, each on a
-free loopback port in a thread of its own (its own event loop, so the client measuring it does not
-share one with it)."""
+"""Servers the benches (and ``splitlane sim``) start inside their own process: the simulator and the
+embedded gateway, each on a free loopback port in a thread of its own (its own event loop, so the
+client measuring it does not share one with it)."""
 
 from __future__ import annotations
 
