@@ -39,6 +39,11 @@ def _tokens(message: Message) -> int:
     return TOKENS_PER_MESSAGE + size // CHARS_PER_TOKEN
 
 
+def estimated_tokens(messages: list[Message]) -> int:
+    """The estimate of messages' size (about four characters a token) where nothing counted them."""
+    return sum(_tokens(m) for m in messages)
+
+
 def _with_marker(messages: list[Message], marker: str) -> list[Message]:
     tag = f"[session {marker}]\n"
     if messages and messages[0].get("role") in ("system", "developer"):
@@ -63,7 +68,7 @@ class Conversation:
         self._marker = marker
         self._opening = _with_marker(list(session.header.initial_messages), marker)
         self.history: list[Message] = list(self._opening)
-        self._tokens = sum(_tokens(m) for m in self.history)
+        self._tokens = estimated_tokens(self.history)
         self._live_ids: dict[str, str] = {}  # recorded tool-call id -> the live reply's id
         self.diverged = 0  # live replies whose tool calls could not stand in for the recorded ones
 
@@ -73,7 +78,7 @@ class Conversation:
 
     def _reset(self) -> None:
         self.history = list(self._opening)
-        self._tokens = sum(_tokens(m) for m in self.history)
+        self._tokens = estimated_tokens(self.history)
 
     def prompt(self, index: int) -> list[Message]:
         turn = self.session.turns[index]

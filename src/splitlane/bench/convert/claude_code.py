@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from splitlane.bench.content import estimated_tokens
 from splitlane.bench.trace import (
     FileHeader,
     Session,
@@ -29,7 +30,6 @@ from splitlane.bench.trace import (
     TurnTiming,
     open_tool,
 )
-from splitlane.upstream.estimate import CHARS_PER_TOKEN, TOKENS_PER_MESSAGE
 
 STOP_REASONS = {"tool_use": "tool_calls", "end_turn": "end_turn", "max_tokens": "length", "stop_sequence": "stop"}
 
@@ -160,10 +160,6 @@ def convert(path: Path) -> tuple[FileHeader, list[Session]]:
     return header, sessions
 
 
-def _tokens(messages: list[dict[str, Any]]) -> int:
-    return sum(TOKENS_PER_MESSAGE + len(str(m.get("content", ""))) // CHARS_PER_TOKEN for m in messages)
-
-
 def _session(key: str, thread: _Thread, path: Path) -> Session:
     turns = []
     start = thread.calls[0].first_ts or 0.0
@@ -207,7 +203,7 @@ def _session(key: str, thread: _Thread, path: Path) -> Session:
             session_id=key,
             source=Source(kind="claude-code-jsonl", uri=path.name, model_recorded=thread.calls[0].model or None),
             tools=list(tools.values()) or None,
-            system_tokens=max(0, first_prompt - _tokens(thread.deltas[0])) or None,
+            system_tokens=max(0, first_prompt - estimated_tokens(thread.deltas[0])) or None,
         ),
         turns=turns,
     )

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from splitlane.bench.content import estimated_tokens
 from splitlane.bench.trace import (
     FileHeader,
     Session,
@@ -39,8 +40,6 @@ from splitlane.bench.trace import (
     open_tool,
 )
 
-CHARS_PER_TOKEN = 4  # the estimate for text the log has no token count of
-TOKENS_PER_MESSAGE = 4
 OUTPUTS = frozenset({"function_call", "custom_tool_call", "reasoning", "local_shell_call", "web_search_call"})
 TOOL_RESULTS = frozenset({"function_call_output", "custom_tool_call_output"})
 
@@ -194,10 +193,6 @@ def _instructions(meta: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"role": "system", "content": text}] if isinstance(text, str) and text else []
 
 
-def _tokens(messages: list[dict[str, Any]]) -> int:
-    return sum(TOKENS_PER_MESSAGE + len(str(m.get("content", ""))) // CHARS_PER_TOKEN for m in messages)
-
-
 def _session(rollout: _Rollout, meta: dict[str, Any], model: str | None, path: Path) -> Session:
     key = f"codex:{meta.get('id') or path.stem}"
     system = _instructions(meta)
@@ -247,7 +242,7 @@ def _session(rollout: _Rollout, meta: dict[str, Any], model: str | None, path: P
             source=Source(kind="codex-rollout", uri=path.name, model_recorded=model),
             tools=list(tools.values()) or None,
             initial_messages=system,
-            tools_tokens=max(0, first_prompt - _tokens(system + rollout.deltas[0])) or None,
+            tools_tokens=max(0, first_prompt - estimated_tokens(system + rollout.deltas[0])) or None,
             tags=tags,
         ),
         turns=turns,
