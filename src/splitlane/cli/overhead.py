@@ -1,5 +1,5 @@
 """``splitlane bench overhead``: what the gateway adds to a streamed request, against a direct
-connection and LiteLLM's proxy, measured side by side in one run."""
+connection, LiteLLM's proxy and Portkey's gateway, measured side by side in one run."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from splitlane.bench.overhead.run import Results, Settings, Target, plan, run
 from splitlane.bench.processes import ServerError
 
 console = Console()
-TARGETS = ("direct", "bare", "splitlane", "translate", "litellm")
+TARGETS = ("direct", "bare", "splitlane", "translate", "litellm", "portkey")
 
 
 def _levels(text: str) -> tuple[int, ...]:
@@ -47,10 +47,13 @@ def _targets(text: str) -> list[str]:
     return [n for n in TARGETS if n in names]  # direct first: it is the baseline
 
 
-def start(names: Sequence[str], stack: ExitStack, interval_ms: float, litellm_version: str) -> list[Target]:
+def start(
+    names: Sequence[str], stack: ExitStack, interval_ms: float, litellm_version: str, portkey_version: str
+) -> list[Target]:
     home = Path(os.environ.get("SPLITLANE_HOME", "~/.splitlane")).expanduser()
     work = servers.workdir(stack)
     exe = servers.litellm_venv(home, litellm_version, console.print) if "litellm" in names else None
+    npm_folder = servers.portkey_install(home, portkey_version, console.print) if "portkey" in names else None
     with console.status("starting the upstream and the gateways"):
         upstream = stack.enter_context(servers.upstream(work, interval_ms))
         gateway = (
@@ -59,6 +62,7 @@ def start(names: Sequence[str], stack: ExitStack, interval_ms: float, litellm_ve
             else None
         )
         proxy = stack.enter_context(servers.litellm(work, upstream.url, exe)) if exe else None
+        portkey = stack.enter_context(servers.portkey(work, npm_folder)) if npm_folder else None
         bare = stack.enter_context(servers.bare_proxy(work, upstream.url)) if "bare" in names else None
     targets = []
     for name in names:
@@ -67,6 +71,10 @@ def start(names: Sequence[str], stack: ExitStack, interval_ms: float, litellm_ve
         elif name == "litellm":
             assert proxy is not None
             targets.append(Target(name, "chat", proxy, gateway=True))
+        elif name == "portkey":
+            assert portkey is not None
+            routed = tuple(servers.portkey_headers(upstream.url).items())
+            targets.append(Target(name, "chat", portkey, gateway=True, headers=routed))
         elif name == "bare":
             assert bare is not None
             targets.append(Target(name, "chat", bare, gateway=True))
@@ -132,11 +140,14 @@ def overhead(
         ),
     ] = True,
     litellm_version: Annotated[str, typer.Option(help="litellm[proxy] version to install")] = servers.LITELLM_VERSION,
+    portkey_version: Annotated[
+        str, typer.Option(help="@portkey-ai/gateway version to install")
+    ] = servers.PORTKEY_VERSION,
     profile_s: Annotated[float, typer.Option("--profile", help="py-spy the gateway this long at saturation")] = 0.0,
     out: Annotated[Path | None, typer.Option(help="results folder (default ./splitlane-bench/<time>-overhead)")] = None,
 ) -> None:
     """The same streamed requests directly to a fast upstream, through splitlane (same API and
-    Anthropic→Chat translation) and through LiteLLM's proxy; added TTFT and inter-chunk latency per
+    Anthropic→Chat translation), LiteLLM's proxy and Portkey's gateway; added TTFT and inter-chunk latency per
     concurrency level, chunks/s and CPU per 1,000 chunks at saturation, peak memory."""
     settings = Settings(
         levels=_levels(levels),
@@ -155,7 +166,7 @@ def overhead(
     folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         try:
-            started = start(names, stack, interval_ms, litellm_version)
+            started = start(names, stack, interval_ms, litellm_version, portkey_version)
         except ServerError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc

@@ -10,13 +10,24 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psutil
+import pytest
 from typer.testing import CliRunner
 
 from splitlane.bench.overhead.load import MARK, Marks, Sample, chunks_in, measured, run_phase
 from splitlane.bench.overhead.profile import costs
 from splitlane.bench.overhead.report import LatencyRow, ratios
 from splitlane.bench.overhead.run import Target
-from splitlane.bench.overhead.servers import bare_proxy, litellm_config, splitlane_config, upstream
+from splitlane.bench.overhead.servers import (
+    PORTKEY_VERSION,
+    bare_proxy,
+    litellm_config,
+    portkey,
+    portkey_headers,
+    portkey_install,
+    splitlane_config,
+    upstream,
+)
 from splitlane.cli.main import app
 
 QUICK = [
@@ -141,3 +152,33 @@ def test_a_ratio_over_a_baseline_inside_the_noise_is_left_out() -> None:
     assert out["splitlane_vs_bare_added_ttft_p50"] == 3.9 / 1.1
     assert "splitlane_vs_bare_added_ttft_p99" not in out  # the bare hop beat direct's tail: no baseline
     assert out["litellm_vs_splitlane_added_ttft_p99"] == 976 / 4.3
+
+
+def test_portkey_is_installed_by_the_command_and_measured_on_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # installs @portkey-ai/gateway (pinned, with its pinned server) from npm into SPLITLANE_HOME, as a user's run does
+    monkeypatch.setenv("SPLITLANE_HOME", str(tmp_path / "home"))
+    folder = portkey_install(tmp_path / "home", PORTKEY_VERSION, lambda _: None)
+    with upstream(tmp_path, 1.0) as up, portkey(tmp_path, folder) as gateway:
+        listening = [
+            c.laddr for c in psutil.Process(gateway.pid).net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN
+        ]
+        assert [a.ip for a in listening] == ["127.0.0.1"]  # never on every interface
+        body = {"model": "burst", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        direct = httpx.post(f"{up.url}/v1/chat/completions", json=body)
+        through = httpx.post(f"{gateway.url}/v1/chat/completions", json=body, headers=portkey_headers(up.url))
+    assert through.status_code == 200, through.text
+    assert through.headers["content-type"].startswith("text/event-stream")
+    assert through.text.count(MARK.decode()) == direct.text.count(MARK.decode()) == 5
+    out = tmp_path / "run"
+    quick = [*QUICK[:3], "direct,portkey", *QUICK[4:]]
+    result = CliRunner().invoke(app, [*quick, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads((out / "overhead.json").read_bytes())
+    rows = [r for r in doc["latency"] if r["target"] == "portkey"]
+    assert rows
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in rows)
+    [saturated] = [r for r in doc["saturation"] if r["target"] == "portkey"]
+    assert saturated["errors"] == 0
+    assert 0 < saturated["cpu_s_per_1k_chunks"] < 10  # the node process is measured like the Python ones

@@ -209,6 +209,10 @@ def ratios(latency: Sequence[LatencyRow], saturation: Sequence[SaturationRow], l
         out["splitlane_vs_bare_chunks_per_s"] = sat["splitlane"].chunks_per_s / sat["bare"].chunks_per_s
     if "splitlane" in sat and "litellm" in sat:
         out["splitlane_vs_litellm_chunks_per_s"] = sat["splitlane"].chunks_per_s / sat["litellm"].chunks_per_s
+    if "splitlane" in at and "portkey" in at:
+        ratio("portkey_vs_splitlane_added_ttft_p99", at["portkey"].added_ttft_p99_ms, at["splitlane"].added_ttft_p99_ms)
+    if "splitlane" in sat and "portkey" in sat:
+        out["splitlane_vs_portkey_chunks_per_s"] = sat["splitlane"].chunks_per_s / sat["portkey"].chunks_per_s
     return out
 
 

@@ -2,7 +2,8 @@
 all targets share the machine's noise, then a saturation phase (an upstream with no pacing).
 
 Targets: ``direct`` (the upstream itself), ``splitlane`` (Chat Completions in, Chat upstream),
-``translate`` (Anthropic Messages in, Chat upstream) and ``litellm`` (its proxy, Chat in and out).
+``translate`` (Anthropic Messages in, Chat upstream), ``litellm`` (its proxy, Chat in and out) and
+``portkey`` (its gateway, Chat in and out, the upstream named in each request's headers).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Target:
     surface: str  # chat | messages
     server: Server
     gateway: bool  # a process in front of the upstream (its CPU and memory are reported)
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (Portkey's upstream)
 
     def endpoint(self, model: str, chunks: int, prompt_bytes: int) -> Endpoint:
         text = (PROMPT_WORDS[0] * (prompt_bytes // len(PROMPT_WORDS[0]) + 1))[:prompt_bytes]
@@ -37,8 +39,9 @@ class Target:
         )
         if self.surface == "messages":
             headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused"}
-            return Endpoint.post(self.server.url, "/v1/messages", body, headers)
-        return Endpoint.post(self.server.url, "/v1/chat/completions", body, {"authorization": "Bearer unused"})
+            return Endpoint.post(self.server.url, "/v1/messages", body, {**headers, **dict(self.headers)})
+        headers = {"authorization": "Bearer unused", **dict(self.headers)}
+        return Endpoint.post(self.server.url, "/v1/chat/completions", body, headers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
 """The processes ``splitlane bench overhead`` measures, each its own OS process on loopback: the
-fast upstream, the splitlane gateway (``splitlane serve``, default settings) and LiteLLM's proxy
-(installed by the command in a virtualenv of its own, so its dependencies never touch ours)."""
+fast upstream, the splitlane gateway (``splitlane serve``, default settings), LiteLLM's proxy
+(installed by the command in a virtualenv of its own, so its dependencies never touch ours) and
+Portkey's gateway (installed by the command with npm into a folder of its own, run by ``node``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +20,27 @@ from splitlane.bench.processes import Server, ServerError, free_port, start_proc
 # 1.100.0: the newest release whose dependencies this machine's package index can satisfy (later
 # ones need a certifi it does not carry). ``--litellm-version`` picks another.
 LITELLM_VERSION = "1.100.0"
+# Portkey's gateway from npm, with @hono/node-server held at 1.13.0: from 1.14 on (checked 1.14.4,
+# 1.19.15, 1.19.19, on Node 18, 20 and 22) its lightweight Response keeps the upstream fetch
+# response's immutable headers, Portkey appends its own to them, and every streamed request answers
+# {"status": "failure", "message": "Something went wrong"}. 1.12.2 and 1.13.0 stream.
+PORTKEY_VERSION = "1.15.2"
+PORTKEY_HONO_NODE_SERVER = "1.13.0"
+# Portkey listens on every interface (it passes no host to @hono/node-server's serve, which then
+# listens on 0.0.0.0): this preload turns a listen on every interface into one on loopback.
+LOOPBACK_PRELOAD = """const net = require("net");
+const listen = net.Server.prototype.listen;
+const EVERY = new Set([undefined, null, "0.0.0.0", "::"]);
+net.Server.prototype.listen = function (...args) {
+  if (typeof args[0] === "number") {
+    if (typeof args[1] === "function") args.splice(1, 0, "127.0.0.1");
+    else if (EVERY.has(args[1])) args[1] = "127.0.0.1";
+  } else if (args[0] && typeof args[0] === "object" && args[0].port !== undefined && EVERY.has(args[0].host)) {
+    args[0] = { ...args[0], host: "127.0.0.1" };
+  }
+  return listen.apply(this, args);
+};
+"""
 
 
 @contextmanager
@@ -122,6 +145,61 @@ def litellm(workdir: Path, upstream_url: str, exe: Path) -> Iterator[Server]:
         url = f"http://127.0.0.1:{port}"
         wait_ready("LiteLLM", f"{url}/health/liveliness", proc, log, 180)
         yield Server("litellm", url, proc.pid)
+
+
+def portkey_install(home: Path, version: str, say: Callable[[str], object] = print) -> Path:
+    """The folder with ``@portkey-ai/gateway@version`` (and its pinned server), installed (once) under ``home``."""
+    folder = home / f"portkey-{version}"
+    script = folder / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
+    if script.exists():
+        return folder
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        raise ServerError(
+            "Portkey's gateway needs Node.js and npm on the PATH (`make agents` installs the CLIs with them)"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    say(f"installing @portkey-ai/gateway@{version} into {folder} (once; about a minute)")
+    manifest = {
+        "private": True,
+        "dependencies": {"@portkey-ai/gateway": version},
+        "overrides": {"@hono/node-server": PORTKEY_HONO_NODE_SERVER},
+    }
+    (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    done = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--ignore-scripts"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0 or not script.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ServerError(
+            f"could not install @portkey-ai/gateway@{version}:\n" + "\n".join(done.stderr.splitlines()[-10:])
+        )
+    return folder
+
+
+def portkey_headers(upstream_url: str) -> dict[str, str]:
+    """How a request names its upstream to Portkey: an OpenAI-compatible provider at a custom host."""
+    return {"x-portkey-provider": "openai", "x-portkey-custom-host": f"{upstream_url}/v1"}
+
+
+@contextmanager
+def portkey(workdir: Path, folder: Path) -> Iterator[Server]:
+    """Portkey's gateway as its README starts it on Node (``--headless``: no web console), on loopback."""
+    port = free_port()
+    script = folder / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
+    node = shutil.which("node") or "node"
+    preload = workdir / "loopback.cjs"
+    preload.write_text(LOOPBACK_PRELOAD)
+    argv = [node, "--require", str(preload), str(script), f"--port={port}", "--headless"]
+    log = workdir / "portkey.log"
+    with start_process(argv, log, env={**os.environ, "NODE_ENV": "production"}) as proc:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready("Portkey", f"{url}/", proc, log, 60)
+        yield Server("portkey", url, proc.pid)
 
 
 def workdir(stack: ExitStack) -> Path:
