@@ -21,7 +21,7 @@ from splitlane.bench.processes import Server, ServerError, free_port, start_proc
 # ones need a certifi it does not carry). ``--litellm-version`` picks another.
 LITELLM_VERSION = "1.100.0"
 # Portkey's gateway from npm, with @hono/node-server held at 1.13.0: from 1.14 on (checked 1.14.4,
-# 1.19.15, 1.19.19, on Node 18, 20 and 22) its lightweight Response keeps the upstream fetch
+# 1.19.15 on Node 20; 1.19.19 on Node 18, 20 and 22) its lightweight Response keeps the upstream fetch
 # response's immutable headers, Portkey appends its own to them, and every streamed request answers
 # {"status": "failure", "message": "Something went wrong"}. 1.12.2 and 1.13.0 stream.
 PORTKEY_VERSION = "1.15.2"
