@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 KIND_BY_PATH = {"/v1/chat/completions": "openai_chat", "/v1/responses": "openai_responses", "/v1/messages": "anthropic"}
 
 
-serve = serve_in_thread  # one implementation: the CLI's own in-process server
+serve = serve_in_thread  # one implementation: the benches' in-process server (bench/in_process.py)
 
 
 @dataclass
